@@ -1,0 +1,442 @@
+// One request from routing to the last response byte: the per-request handler object of the engine.
+//
+// State machine (one Exchange per request; the client connection owns the request body, the Exchange owns
+// everything from the target):
+//
+//   start ─ route ─┬─ fixed response / redirect / fault ──────────────────────────► local reply
+//                  └─ forward ─ select ─ connect/reuse ─ write head ─► awaiting head
+//   awaiting head ─┬─ 1xx ─► relay (1.1 clients) ─► awaiting head
+//                  ├─ 101 to an upgrade request ─► tunnel (bytes both ways until either side closes)
+//                  └─ final ─► streaming body (length / chunked / until close) ─► done
+//   done = response complete AND request body complete; then the target connection goes back to its pool
+//   only if both sides framed the exchange cleanly, and the client connection reads its next request.
+import { performance } from 'node:perf_hooks'
+import { BodyKind, findHeadEnd, HttpError } from '../http1/head.ts'
+import type { RequestHead } from '../http1/request-head.ts'
+import { parseResponseHead } from '../http1/response-head.ts'
+import { ChunkedScanner } from '../http1/chunked.ts'
+import { Outcome, type RequestCtx, type Target } from '../pipeline.ts'
+import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
+import type { Action } from '../rule/rule-table.ts'
+import type { ConnectionUser, TargetConnection } from './target-pool.ts'
+import type { EndpointState } from './target-pool.ts'
+import { fixedReplyHead, prebuiltReply, redirectHead } from './local-reply.ts'
+import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
+
+/** What an Exchange needs from the client side (listener/client-connection.ts). */
+export interface ClientSide {
+  readonly clientIp: string
+  readonly clientPort: number
+  write (data: Buffer | string): boolean
+  writeHeadAndBody (head: string, body: Buffer | null): boolean
+  /** Called once when both the request and the response are complete (or the exchange failed). */
+  onExchangeDone (keepAlive: boolean): void
+  /** After a 101: the connection now carries bytes both ways. */
+  startTunnel (): void
+  pauseReading (): void
+  resumeReading (): void
+  destroy (): void
+}
+
+const MAX_RESPONSE_HEAD = 65536
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+const R_NO_ROUTE = 'no-route'
+const R_NO_TARGET = 'no-eligible-target'
+const R_NO_GROUP = 'no-target-group'
+const R_REFUSED = 'target-connect-failed'
+const R_CLOSED = 'target-closed-early'
+const R_TIMEOUT = 'target-timeout'
+const R_CONNECT_TIMEOUT = 'target-connect-timeout'
+const R_BAD_HEAD_TOO_BIG = 'target-head-too-large'
+const R_CLIENT_ABORT = 'client-aborted'
+const R_TRAILING = 'target-sent-extra-bytes'
+
+export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
+  readonly listener: ListenerRuntime
+  readonly client: ClientSide
+  readonly head: RequestHead
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly host: string
+  readonly clientIp: string
+  readonly clientPort: number
+  readonly protocol: string
+  readonly listenerPort: number
+  readonly startedAt: number
+  #t0: number
+  durationMs = 0
+
+  ruleName = ''
+  groupName = ''
+  targetId = ''
+  status = 0
+  outcome: Outcome = Outcome.Ok
+  reason = ''
+  requestBytes = 0
+  responseBytes = 0
+
+  #target: Target | null = null
+  #group: GroupRuntime | null = null
+  #conn: TargetConnection | null = null
+  #outHead = ''
+  #retried = false
+  #requestDone = false
+  #responseDone = false
+  #finished = false
+  #keepAlive: boolean
+  #tunnel = false
+  #closeAfter = false
+  // response parsing
+  #resHead: Buffer | null = null
+  #resKind: BodyKind = BodyKind.None
+  #resRemaining = 0
+  #scanner: ChunkedScanner | null = null
+  #headSeen = false
+  #pendingBody: Buffer | null = null
+
+  constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead, path: string, query: string, host: string) {
+    this.listener = listener
+    this.client = client
+    this.head = head
+    this.method = head.method
+    this.path = path
+    this.query = query
+    this.host = host
+    this.clientIp = client.clientIp
+    this.clientPort = client.clientPort
+    this.protocol = listener.settings.protocol
+    this.listenerPort = listener.settings.listenerPort
+    this.startedAt = Date.now()
+    this.#t0 = performance.now()
+    this.#keepAlive = head.keepAlive
+    this.#requestDone = head.bodyKind === BodyKind.None
+  }
+
+  get userAgent (): string | undefined { return this.header('user-agent') }
+  get target (): Target | null { return this.#target }
+
+  header (name: string): string | undefined {
+    const names = this.head.names
+    let found: string | undefined
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] !== name) continue
+      const v = this.head.values[i]!
+      found = found === undefined ? v : `${found}${name === 'cookie' ? '; ' : ', '}${v}`
+    }
+    return found
+  }
+
+  /** Routes the request and either answers it or sends it on its way to a target. */
+  start (): void {
+    const rule = this.listener.rules.match(this)
+    this.ruleName = rule.name
+    this.#dispatch(rule.action)
+  }
+
+  #dispatch (action: Action): void {
+    if (action.type === 'fixed-response') {
+      this.status = action.statusCode
+      this.#replyLocal(fixedReplyHead(action.statusCode, action.contentType, action.body.length), action.body)
+      return
+    }
+    if (action.type === 'redirect') {
+      this.status = action.statusCode
+      this.#replyLocal(redirectHead(action.statusCode, action.location(this)), null)
+      return
+    }
+    const name = action.pick()
+    this.groupName = name
+    const group = this.listener.groups.get(name)
+    if (group === undefined) return this.#fail(503, Outcome.NoTarget, R_NO_GROUP)
+    const target = group.selector.select(this, group.group)
+    if (target === null) return this.#fail(503, Outcome.NoTarget, R_NO_TARGET)
+    this.#group = group
+    this.#target = target
+    this.targetId = target.endpoint.id
+    target.endpoint.inFlight++
+    const s = this.listener.settings
+    const hostValue = s.preserveHost && this.host !== '' ? this.host : target.endpoint.id
+    this.#outHead = rewriteRequestHead(this.head, this.query === '' ? this.path : `${this.path}?${this.query}`,
+      hostValue, this.clientIp, this.clientPort, s)
+    this.#connect(false)
+  }
+
+  #connect (fresh: boolean): void {
+    const pool = (this.#target!.endpoint as EndpointState).pool
+    const conn = (fresh ? null : pool.takeIdle()) ?? pool.open()
+    this.#conn = conn
+    conn.attach(this, this.#group!.responseTimeoutMs)
+    const body = this.#pendingBody
+    this.#pendingBody = null
+    conn.socket.cork()
+    conn.socket.write(this.#outHead, 'latin1')
+    if (body !== null) conn.socket.write(body)
+    conn.socket.uncork()
+  }
+
+  /** A slice of the request body from the client; false asks the client to pause until onTargetDrain. */
+  sendBody (chunk: Buffer): boolean {
+    this.requestBytes += chunk.length
+    if (this.#conn === null) return true // answered locally: the body is read and dropped
+    // Kept until the target answers for a body-less retry only; bodies are never retried.
+    return this.#conn.socket.write(chunk)
+  }
+
+  onRequestComplete (): void {
+    this.#requestDone = true
+    if (this.#responseDone) this.#finish()
+  }
+
+  // ── target side ─────────────────────────────────────────────────────────────────────────────────────
+
+  onTargetData (chunk: Buffer): void {
+    if (this.#tunnel) {
+      this.responseBytes += chunk.length
+      if (!this.client.write(chunk)) this.#conn!.socket.pause()
+      return
+    }
+    if (!this.#headSeen) return this.#readHead(chunk)
+    this.#readBody(chunk, 0)
+  }
+
+  #readHead (chunk: Buffer): void {
+    let buf = this.#resHead === null ? chunk : Buffer.concat([this.#resHead, chunk])
+    for (;;) {
+      const end = findHeadEnd(buf, 0, buf.length)
+      if (end === -1) {
+        if (buf.length > MAX_RESPONSE_HEAD) return this.#badResponse(R_BAD_HEAD_TOO_BIG)
+        this.#resHead = buf
+        return
+      }
+      if (end === -2) return this.#badResponse('target-bare-lf')
+      const res = parseResponseHead(buf.latin1Slice(0, end), this.listener.settings)
+      if (res instanceof HttpError) return this.#badResponse(res.reason)
+      this.#resHead = null
+      const status = res.status
+      if (status < 200) {
+        if (status === 101) {
+          if (!this.head.upgrade) return this.#badResponse('target-unrequested-101')
+          return this.#startTunnel(rewriteResponseHead(res, true, 1, true), end < buf.length ? buf.subarray(end) : null)
+        }
+        // 1xx interim responses are relayed to HTTP/1.1 clients only (RFC 9110 §15.2).
+        if (this.head.minor === 1) this.client.write(rewriteResponseHead(res, true, 1, false))
+        if (end === buf.length) return
+        buf = buf.subarray(end)
+        continue
+      }
+      this.#headSeen = true
+      this.status = status
+      const noBody = this.method === 'HEAD' || status === 204 || status === 304
+      this.#resKind = noBody ? BodyKind.None : res.bodyKind
+      this.#resRemaining = res.contentLength
+      if (this.#resKind === BodyKind.Length && res.contentLength === 0) this.#resKind = BodyKind.None
+      // The client connection is kept only if this exchange ends cleanly framed on both sides.
+      this.#keepAlive = this.#keepAlive && this.#requestDone && this.#resKind !== BodyKind.Close
+      this.#closeAfter = !res.keepAlive
+      const out = rewriteResponseHead(res, this.#keepAlive, this.head.minor, false)
+      if (this.#resKind === BodyKind.None) {
+        this.client.write(out)
+        if (end < buf.length) this.#closeAfter = true // bytes after a complete response: never reuse
+        return this.#onResponseDone()
+      }
+      if (end === buf.length) {
+        this.client.write(out)
+        return
+      }
+      this.#readBody(buf, end, out)
+      return
+    }
+  }
+
+  /** Streams response body bytes buf[start..] to the client; `head`, when given, goes out in the same write. */
+  #readBody (buf: Buffer, start: number, head?: string): void {
+    let end = buf.length
+    let done = false
+    if (this.#resKind === BodyKind.Length) {
+      if (end - start >= this.#resRemaining) {
+        end = start + this.#resRemaining
+        done = true
+      }
+      this.#resRemaining -= end - start
+    } else if (this.#resKind === BodyKind.Chunked) {
+      const scanner = this.#scanner ??= new ChunkedScanner()
+      const r = scanner.scan(buf, start, end)
+      if (r === -2) return this.#badResponse(scanner.error?.reason ?? 'target-bad-chunk')
+      if (r !== -1) {
+        end = r
+        done = true
+      }
+    }
+    const body = start === 0 && end === buf.length ? buf : buf.subarray(start, end)
+    this.responseBytes += body.length
+    const ok = head === undefined ? this.client.write(body) : this.client.writeHeadAndBody(head, body)
+    if (!ok && !done) this.#conn?.socket.pause()
+    if (done) {
+      if (end < buf.length) this.#closeAfter = true
+      this.#onResponseDone()
+    }
+  }
+
+  onClientDrain (): void {
+    this.#conn?.socket.resume()
+  }
+
+  onTargetDrain (): void {
+    this.client.resumeReading()
+  }
+
+  onTargetClose (hadBytes: boolean): void {
+    const conn = this.#conn
+    this.#conn = null
+    if (this.#finished) return
+    if (this.#tunnel) {
+      this.#responseDone = true
+      this.#requestDone = true
+      this.#keepAlive = false
+      return this.#finish()
+    }
+    if (this.#headSeen) {
+      if (this.#resKind === BodyKind.Close) return this.#onResponseDone()
+      // Cut off mid-body: the client cannot be told otherwise than by closing its connection too.
+      this.reason = R_CLOSED
+      this.outcome = Outcome.ConnectFailed
+      this.#keepAlive = false
+      this.client.destroy()
+      return this.#finish()
+    }
+    // The stale keep-alive race: a reused connection closed as we sent. Safe to retry once if nothing
+    // was received and the request had no body to replay.
+    if (!hadBytes && conn !== null && conn.uses > 1 && !this.#retried && this.head.bodyKind === BodyKind.None &&
+      IDEMPOTENT.has(this.method)) {
+      this.#retried = true
+      this.#connect(true)
+      return
+    }
+    this.#fail(502, Outcome.ConnectFailed, conn !== null && conn.connected ? R_CLOSED : R_REFUSED)
+  }
+
+  onTargetTimeout (): void {
+    const conn = this.#conn
+    if (this.#tunnel) {
+      this.#conn = null
+      conn?.destroy()
+      this.client.destroy()
+      this.#keepAlive = false
+      this.#responseDone = this.#requestDone = true
+      return this.#finish()
+    }
+    this.#conn = null
+    const connecting = conn !== null && !conn.connected
+    conn?.destroy()
+    if (this.#headSeen) {
+      this.reason = R_TIMEOUT
+      this.outcome = Outcome.Timeout
+      this.#keepAlive = false
+      this.client.destroy()
+      return this.#finish()
+    }
+    this.#fail(504, Outcome.Timeout, connecting ? R_CONNECT_TIMEOUT : R_TIMEOUT)
+  }
+
+  #badResponse (reason: string): void {
+    const conn = this.#conn
+    this.#conn = null
+    conn?.destroy() // a target out of step is never reused
+    if (this.#headSeen) {
+      this.reason = reason
+      this.outcome = Outcome.BadResponse
+      this.#keepAlive = false
+      this.client.destroy()
+      return this.#finish()
+    }
+    this.#fail(502, Outcome.BadResponse, reason)
+  }
+
+  #startTunnel (head: string, extra: Buffer | null): void {
+    this.#tunnel = true
+    this.#headSeen = true
+    this.status = 101
+    this.client.writeHeadAndBody(head, extra)
+    this.#conn!.socket.setTimeout(this.listener.settings.idleTimeoutMs)
+    this.client.startTunnel()
+  }
+
+  /** Client bytes after a 101. */
+  tunnelWrite (chunk: Buffer): void {
+    this.requestBytes += chunk.length
+    if (this.#conn !== null && !this.#conn.socket.write(chunk)) this.client.pauseReading()
+  }
+
+  #onResponseDone (): void {
+    this.#responseDone = true
+    const conn = this.#conn
+    if (conn !== null && (this.#closeAfter || !this.#requestDone)) {
+      this.#conn = null
+      conn.destroy()
+    }
+    if (this.#requestDone) this.#finish()
+  }
+
+  // ── endings ─────────────────────────────────────────────────────────────────────────────────────────
+
+  #replyLocal (head: string, body: Buffer | null): void {
+    // A client waiting on 100-continue will not send its body now: close rather than wait for it.
+    if (!this.#requestDone && this.head.expectContinue) this.#keepAlive = false
+    const end = this.#keepAlive ? '\r\n' : 'connection: close\r\n\r\n'
+    this.responseBytes += body === null ? 0 : body.length
+    this.client.writeHeadAndBody(head + end, body)
+    this.#responseDone = true
+    if (this.#requestDone) this.#finish()
+  }
+
+  #fail (status: number, outcome: Outcome, reason: string): void {
+    this.status = status
+    this.outcome = outcome
+    this.reason = reason
+    if (!this.#requestDone && this.head.expectContinue) this.#keepAlive = false
+    if (!this.#requestDone) this.#keepAlive = false // the rest of an unforwarded body is not worth reading
+    const reply = prebuiltReply(status)
+    this.client.write(this.#keepAlive ? reply.keepAlive : reply.close)
+    this.#responseDone = true
+    this.#requestDone = true
+    this.#finish()
+  }
+
+  /** The client went away (or timed out) before the exchange ended. */
+  abort (reason: string): void {
+    if (this.#finished) return
+    const conn = this.#conn
+    this.#conn = null
+    conn?.destroy()
+    if (this.status === 0 || !this.#responseDone) this.outcome = Outcome.ClientAborted
+    this.reason ||= reason || R_CLIENT_ABORT
+    this.#keepAlive = false
+    this.#responseDone = this.#requestDone = true
+    this.#finish()
+  }
+
+  #finish (): void {
+    if (this.#finished) return
+    this.#finished = true
+    const conn = this.#conn
+    this.#conn = null
+    if (conn !== null) {
+      if (this.#tunnel) conn.destroy()
+      else conn.release()
+    }
+    if (this.#target !== null) this.#target.endpoint.inFlight--
+    this.durationMs = performance.now() - this.#t0
+    this.listener.observer.onRequestEnd(this)
+    this.client.onExchangeDone(this.#keepAlive)
+  }
+
+  /** Whether the exchange will hand the client connection back for another request. */
+  get keepAlive (): boolean { return this.#keepAlive }
+
+  /** A body chunk arrived before a target connection exists (never: #connect runs in start()); kept for retries. */
+  get outgoingHead (): string { return this.#outHead }
+}
+
+export { R_NO_ROUTE, R_CLIENT_ABORT, R_TRAILING }

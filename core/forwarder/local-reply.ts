@@ -1,0 +1,45 @@
+// Responses Pilotfish writes itself (faults, redirects, fixed responses), with heads built once where possible.
+import { STATUS_CODES } from 'node:http'
+
+/** A complete error response for a status, built at startup: faults never build strings during a storm. */
+export interface PrebuiltReply {
+  readonly status: number
+  readonly keepAlive: Buffer
+  readonly close: Buffer
+}
+
+function build (status: number, body: string): PrebuiltReply {
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\n`
+  return {
+    status,
+    keepAlive: Buffer.from(`${head}\r\n${body}`, 'latin1'),
+    close: Buffer.from(`${head}connection: close\r\n\r\n${body}`, 'latin1'),
+  }
+}
+
+const replies = new Map<number, PrebuiltReply>()
+for (const [status, body] of [
+  [400, 'Bad Request\n'], [404, 'Not Found\n'], [405, 'Method Not Allowed\n'], [408, 'Request Timeout\n'],
+  [413, 'Content Too Large\n'], [431, 'Request Header Fields Too Large\n'], [500, 'Internal Server Error\n'],
+  [501, 'Not Implemented\n'], [502, 'Bad Gateway\n'], [503, 'Service Unavailable\n'], [504, 'Gateway Timeout\n'],
+  [505, 'HTTP Version Not Supported\n'],
+] as const) replies.set(status, build(status, body))
+
+export function prebuiltReply (status: number): PrebuiltReply {
+  let r = replies.get(status)
+  if (r === undefined) {
+    r = build(status, `${STATUS_CODES[status] ?? 'Error'}\n`)
+    replies.set(status, r)
+  }
+  return r
+}
+
+/** A fixed response as ALB's fixed-response action sends it; built once per config snapshot. */
+export function fixedReplyHead (status: number, contentType: string, bodyLength: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: ${contentType}\r\ncontent-length: ${bodyLength}\r\n`
+}
+
+export function redirectHead (status: number, location: string): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nlocation: ${location}\r\ncontent-length: 0\r\n`
+}

@@ -1,0 +1,149 @@
+// Keep-alive connections to one target (host:port), shared by every group and snapshot that names it.
+import net from 'node:net'
+import type { Endpoint } from '../pipeline.ts'
+
+/** What a pooled connection reports to while it carries a request (forwarder/exchange.ts). */
+export interface ConnectionUser {
+  onTargetData (chunk: Buffer): void
+  onTargetClose (hadBytes: boolean): void
+  onTargetTimeout (): void
+  onTargetDrain (): void
+}
+
+/**
+ * One socket to a target. Handlers are bound once per socket, never per request; while idle in the pool the
+ * socket has no user and any byte or close it sees retires it.
+ */
+export class TargetConnection {
+  readonly socket: net.Socket
+  readonly pool: TargetPool
+  user: ConnectionUser | null = null
+  /** Requests this connection has carried; > 0 means a close may be the stale keep-alive race. */
+  uses = 0
+  connected = false
+  #receivedAny = false
+
+  constructor (pool: TargetPool, connectTimeoutMs: number) {
+    this.pool = pool
+    const socket = net.connect({ host: pool.endpoint.host, port: pool.endpoint.port, noDelay: true })
+    this.socket = socket
+    socket.setTimeout(connectTimeoutMs)
+    socket.on('connect', () => { this.connected = true })
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.user?.onTargetDrain())
+    socket.on('timeout', () => this.#onTimeout())
+    socket.on('error', () => {}) // 'close' follows and carries the consequence
+    socket.on('close', () => this.#onClose())
+  }
+
+  /** Starts one request: the timeout now bounds each wait for the target (idle time, reset by any byte). */
+  attach (user: ConnectionUser, responseTimeoutMs: number): void {
+    this.user = user
+    this.uses++
+    this.#receivedAny = false
+    if (this.connected) this.socket.setTimeout(responseTimeoutMs)
+    else this.socket.once('connect', () => this.socket.setTimeout(responseTimeoutMs))
+  }
+
+  /** Returns the connection to the pool, or closes it when the pool is full or closing. */
+  release (): void {
+    this.user = null
+    this.pool.putIdle(this)
+  }
+
+  destroy (): void {
+    this.user = null
+    this.socket.destroy()
+  }
+
+  #onData (chunk: Buffer): void {
+    this.#receivedAny = true
+    if (this.user !== null) this.user.onTargetData(chunk)
+    else this.socket.destroy() // bytes on an idle connection: the target is out of step, never reuse it
+  }
+
+  #onTimeout (): void {
+    if (this.user !== null) this.user.onTargetTimeout()
+    else this.socket.destroy() // idle keep-alive time is over
+  }
+
+  #onClose (): void {
+    this.pool.forget(this)
+    const user = this.user
+    this.user = null
+    if (user !== null) user.onTargetClose(this.#receivedAny)
+  }
+}
+
+export interface PoolSettings {
+  connectTimeoutMs: number
+  keepAliveTimeoutMs: number
+  maxIdle: number
+}
+
+/** Idle connections in a stack, so the warmest (most recently used) is reused first. */
+export class TargetPool {
+  readonly endpoint: Endpoint
+  settings: PoolSettings
+  #idle: TargetConnection[] = []
+  #closed = false
+
+  constructor (endpoint: Endpoint, settings: PoolSettings) {
+    this.endpoint = endpoint
+    this.settings = settings
+  }
+
+  /** An idle connection, or null when a new one must be opened. */
+  takeIdle (): TargetConnection | null {
+    const conn = this.#idle.pop()
+    return conn === undefined ? null : conn
+  }
+
+  open (): TargetConnection {
+    return new TargetConnection(this, this.settings.connectTimeoutMs)
+  }
+
+  putIdle (conn: TargetConnection): void {
+    if (this.#closed || this.#idle.length >= this.settings.maxIdle || conn.socket.destroyed) {
+      conn.socket.destroy()
+      return
+    }
+    conn.socket.setTimeout(this.settings.keepAliveTimeoutMs)
+    this.#idle.push(conn)
+  }
+
+  forget (conn: TargetConnection): void {
+    const i = this.#idle.indexOf(conn)
+    if (i !== -1) this.#idle.splice(i, 1)
+  }
+
+  get idleCount (): number { return this.#idle.length }
+
+  /** Closes idle connections now; busy ones close when their request ends (putIdle refuses them). */
+  close (): void {
+    this.#closed = true
+    const idle = this.#idle
+    this.#idle = []
+    for (let i = 0; i < idle.length; i++) idle[i]!.socket.destroy()
+  }
+}
+
+/** The shard's endpoints by "host:port": pools and in-flight counts outlive config snapshots. */
+export class EndpointState implements Endpoint {
+  readonly id: string
+  readonly host: string
+  readonly port: number
+  inFlight = 0
+  readonly pool: TargetPool
+
+  constructor (host: string, port: number, settings: PoolSettings) {
+    this.host = host
+    this.port = port
+    this.id = endpointId(host, port)
+    this.pool = new TargetPool(this, settings)
+  }
+}
+
+export function endpointId (host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}

@@ -1,0 +1,291 @@
+// Pieces shared by the HTTP/1.1 request and response head parsers: errors, body kinds, head framing, field lines.
+//
+// Parsers here never throw: they return one of the preallocated HttpError constants below, so a flood of bad
+// requests costs no Error objects or stack captures (STYLE.md convention 13). Heads arrive as latin1 strings
+// (buf.latin1Slice), one char per byte; a char above 0xFF can only come from a caller's test string and is refused.
+
+/** How the body of a message is delimited (RFC 9112 §6.3). */
+export const BodyKind = {
+  None: 0, // no body (requests without Content-Length or Transfer-Encoding)
+  Length: 1, // exactly contentLength bytes
+  Chunked: 2, // chunked transfer coding, validated by ChunkedScanner
+  Close: 3, // read until the connection closes (responses only)
+} as const
+export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind]
+
+/** A message we refuse, with the status to answer (or to log, for a target's response) and a short reason. */
+export class HttpError {
+  readonly status: number
+  readonly reason: string // kebab-case, for the access log
+  constructor (status: number, reason: string) {
+    this.status = status
+    this.reason = reason
+  }
+}
+
+export interface Limits {
+  /** More field lines than this is a 431 (request) or 502 (response); the head's byte size is the caller's. */
+  maxHeaderCount: number
+}
+
+/** The errors a field section can produce; requests and responses answer them with different statuses. */
+export interface FieldErrors {
+  readonly obsFold: HttpError // RFC 9112 §5.2
+  readonly badName: HttpError // RFC 9110 §5.1: field-name = token
+  readonly spaceBeforeColon: HttpError // RFC 9112 §5.1
+  readonly badValue: HttpError // RFC 9110 §5.5
+  readonly bareCr: HttpError // RFC 9112 §2.2
+  readonly bareLf: HttpError // RFC 9112 §2.2
+  readonly tooMany: HttpError
+  readonly trailingBytes: HttpError // bytes after the empty line: the caller sliced the head wrong
+  readonly badContentLength: HttpError // RFC 9110 §8.6
+  readonly contentLengthMismatch: HttpError // RFC 9110 §8.6
+  readonly teAndCl: HttpError // RFC 9112 §6.1
+  readonly teOnHttp10: HttpError // RFC 9112 §6.1
+  readonly unsupportedTe: HttpError // RFC 9112 §6.1
+}
+
+function fieldErrors (status: number, tooManyStatus: number, teStatus: number): FieldErrors {
+  return {
+    obsFold: new HttpError(status, 'obs-fold'),
+    badName: new HttpError(status, 'bad-field-name'),
+    spaceBeforeColon: new HttpError(status, 'space-before-colon'),
+    badValue: new HttpError(status, 'bad-field-value'),
+    bareCr: new HttpError(status, 'bare-cr'),
+    bareLf: new HttpError(status, 'bare-lf'),
+    tooMany: new HttpError(tooManyStatus, 'too-many-fields'),
+    trailingBytes: new HttpError(status, 'bytes-after-head'),
+    badContentLength: new HttpError(status, 'bad-content-length'),
+    contentLengthMismatch: new HttpError(status, 'content-length-mismatch'),
+    teAndCl: new HttpError(status, 'te-and-content-length'),
+    teOnHttp10: new HttpError(status, 'te-on-http10'),
+    unsupportedTe: new HttpError(teStatus, 'unsupported-transfer-coding'),
+  }
+}
+
+/** Request fields: 400, too many fields 431 (RFC 6585 §5), a coding we do not decode 501 (RFC 9112 §6.1). */
+export const REQUEST_FIELD_ERRORS: FieldErrors = fieldErrors(400, 431, 501)
+/** A target's response we cannot read one way only is a 502 for the client (and the target connection is closed). */
+export const RESPONSE_FIELD_ERRORS: FieldErrors = fieldErrors(502, 502, 502)
+
+// ---- character classes, one bit each, indexed by latin1 code ----------------------------------------------
+
+const TCHAR = 1 // RFC 9110 §5.6.2: "!#$%&'*+-.^_`|~" DIGIT ALPHA
+const FIELD = 2 // RFC 9110 §5.5: field-vchar (VCHAR / obs-text) plus SP and HTAB
+const VISIBLE = 4 // VCHAR %x21-7E: request-target chars (RFC 9112 §3.2)
+// RFC 3986 §3.2.2 reg-name: unreserved / sub-delims ("%" checked separately), except ",": a proxy that joins
+// repeated Host fields makes "a,b", so a comma in a host could be read as two hosts.
+const REG_NAME = 8
+const HEX = 16
+
+const CLASS = new Uint8Array(256)
+for (let c = 0; c < 256; c++) {
+  let k = 0
+  const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+  if (alnum || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c))) k |= TCHAR
+  if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c === 0x20 || c === 0x09) k |= FIELD
+  if (c >= 0x21 && c <= 0x7e) k |= VISIBLE
+  if (alnum || "-._~!$&'()*+;=".includes(String.fromCharCode(c))) k |= REG_NAME
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)) k |= HEX
+  CLASS[c] = k
+}
+
+/** NaN (past the end) and chars above 0xFF fall outside every class. */
+function is (c: number, k: number): boolean {
+  return c <= 0xff && (CLASS[c]! & k) !== 0
+}
+export function isTokenChar (c: number): boolean { return is(c, TCHAR) }
+export function isFieldChar (c: number): boolean { return is(c, FIELD) }
+export function isVisibleChar (c: number): boolean { return is(c, VISIBLE) }
+export function isHexDigit (c: number): boolean { return is(c, HEX) }
+
+/** True when s[from, to) is a non-empty token. */
+export function isToken (s: string, from: number, to: number): boolean {
+  if (from >= to) return false
+  for (let i = from; i < to; i++) if (!is(s.charCodeAt(i), TCHAR)) return false
+  return true
+}
+
+const CR = 13
+const LF = 10
+const SP = 32
+const HT = 9
+const COLON = 58
+const COMMA = 44
+
+// ---- head framing over bytes ------------------------------------------------------------------------------
+
+/**
+ * Index just after the CRLFCRLF ending the head that starts at `from`, -1 when buf[from, to) holds no end yet,
+ * -2 when a bare LF comes first (RFC 9112 §2.2: we reject rather than treat LF as a line terminator, because a
+ * peer that does the opposite would see other field lines). Always search from the head's start: an LF at
+ * `from` counts as bare. A bare CR is the parser's to find.
+ */
+export function findHeadEnd (buf: Buffer, from: number, to: number): number {
+  let i = from
+  while (i < to) {
+    const lf = buf.indexOf(LF, i)
+    if (lf === -1 || lf >= to) return -1
+    if (lf === from || buf[lf - 1] !== CR) return -2
+    if (lf - from >= 3 && buf[lf - 2] === LF && buf[lf - 3] === CR) return lf + 1
+    i = lf + 1
+  }
+  return -1
+}
+
+/**
+ * First index of buf[from, to) that is not part of a run of CRLFs. RFC 9112 §2.2: a server SHOULD ignore at least
+ * one empty line received before the request-line (clients sometimes send one after a POST body).
+ */
+export function skipLeadingCrlf (buf: Buffer, from: number, to: number): number {
+  let i = from
+  while (i + 1 < to && buf[i] === CR && buf[i + 1] === LF) i += 2
+  return i
+}
+
+// ---- field lines (RFC 9112 §5) ------------------------------------------------------------------------------
+
+/**
+ * Parses the field lines of `head` from `pos` (just after the start-line's CRLF) to the final empty line, pushing
+ * raw names, lower-cased names and values (OWS trimmed, RFC 9112 §5.1) into the three arrays. The head must end
+ * exactly at that empty line.
+ */
+export function parseFieldLines (
+  head: string, pos: number, maxCount: number, errs: FieldErrors,
+  rawNames: string[], names: string[], values: string[],
+): HttpError | null {
+  const len = head.length
+  let count = 0
+  for (;;) {
+    let c = head.charCodeAt(pos)
+    if (c === CR) {
+      if (head.charCodeAt(pos + 1) !== LF) return errs.bareCr
+      return pos + 2 === len ? null : errs.trailingBytes
+    }
+    // RFC 9112 §5.2: obs-fold is rejected; this also covers whitespace after the start-line (§2.2)
+    if (c === SP || c === HT) return errs.obsFold
+    const n0 = pos
+    while (is(c, TCHAR)) c = head.charCodeAt(++pos)
+    if (c !== COLON) {
+      // RFC 9112 §5.1: no whitespace between name and colon; a server MUST reject with 400
+      if (c === SP || c === HT) return errs.spaceBeforeColon
+      return c === LF ? errs.bareLf : errs.badName
+    }
+    if (pos === n0) return errs.badName
+    if (++count > maxCount) return errs.tooMany
+    const raw = head.slice(n0, pos)
+    c = head.charCodeAt(++pos)
+    while (c === SP || c === HT) c = head.charCodeAt(++pos)
+    const v0 = pos
+    let v1 = pos
+    while (is(c, FIELD)) {
+      if (c !== SP && c !== HT) v1 = pos + 1
+      c = head.charCodeAt(++pos)
+    }
+    if (c !== CR) return c === LF ? errs.bareLf : errs.badValue // NUL and other CTLs: RFC 9110 §5.5
+    if (head.charCodeAt(pos + 1) !== LF) return errs.bareCr
+    rawNames.push(raw)
+    names.push(raw.toLowerCase())
+    values.push(head.slice(v0, v1))
+    pos += 2
+  }
+}
+
+// ---- framing fields -----------------------------------------------------------------------------------------
+
+/** contentLength result meaning "invalid syntax" and "disagrees with an earlier Content-Length". */
+export const CL_INVALID = -2
+export const CL_MISMATCH = -3
+const MAX_CL_DIGITS = 15 // below Number.MAX_SAFE_INTEGER, so no precision games
+
+/**
+ * Folds one Content-Length field value into `prev` (-1 when none seen yet). RFC 9110 §8.6: the value is 1*DIGIT;
+ * a list of identical values ("5, 5") or repeated identical fields may be accepted as that one value, anything
+ * else is invalid. No sign, no inner spaces, no empty elements.
+ */
+export function foldContentLength (value: string, prev: number): number {
+  const len = value.length
+  let i = 0
+  let result = prev
+  for (;;) {
+    const d0 = i
+    let n = 0
+    let c = value.charCodeAt(i)
+    while (c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30)
+      c = value.charCodeAt(++i)
+    }
+    if (i === d0 || i - d0 > MAX_CL_DIGITS) return CL_INVALID
+    if (result !== -1 && result !== n) return CL_MISMATCH
+    result = n
+    while (c === SP || c === HT) c = value.charCodeAt(++i)
+    if (i === len) return result
+    if (c !== COMMA) return CL_INVALID
+    c = value.charCodeAt(++i)
+    while (c === SP || c === HT) c = value.charCodeAt(++i)
+  }
+}
+
+/** True when a Transfer-Encoding value is exactly the one coding "chunked" (case-insensitive, RFC 9112 §7). */
+export function isChunkedOnly (value: string): boolean {
+  return value.length === 7 && value.toLowerCase() === 'chunked'
+}
+
+/** Appends the lower-cased connection-options of one Connection field value (RFC 9110 §7.6.1), skipping empty ones. */
+export function addConnectionOptions (value: string, out: string[]): void {
+  const len = value.length
+  let i = 0
+  while (i < len) {
+    let c = value.charCodeAt(i)
+    while (c === SP || c === HT || c === COMMA) c = value.charCodeAt(++i)
+    const t0 = i
+    let t1 = i
+    while (i < len && c !== COMMA) {
+      if (c !== SP && c !== HT) t1 = i + 1
+      c = value.charCodeAt(++i)
+    }
+    if (t1 > t0) out.push(value.slice(t0, t1).toLowerCase())
+  }
+}
+
+/** Whether `list` (lower-cased options) contains `option`. */
+export function hasOption (list: readonly string[], option: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === option) return true
+  return false
+}
+
+// ---- authority (RFC 3986 §3.2) ---------------------------------------------------------------------------------
+
+/**
+ * True when s[from, to) is uri-host [":" port] (RFC 9110 §7.2 Host, RFC 3986 §3.2.2-3). `portRequired` is for
+ * CONNECT's authority-form (RFC 9110 §9.3.6: an empty or invalid port is a 400). No userinfo, no whitespace.
+ */
+export function isHostPort (s: string, from: number, to: number, portRequired: boolean): boolean {
+  let i = from
+  let c = s.charCodeAt(i)
+  if (c === 0x5b) { // "[" IP-literal "]": the chars of IPv6address / IPvFuture, checked loosely
+    c = s.charCodeAt(++i)
+    while (i < to && (is(c, HEX) || c === COLON || c === 0x2e || c === 0x76 || c === 0x56)) c = s.charCodeAt(++i)
+    if (i === from + 1 || i >= to || c !== 0x5d) return false
+    c = s.charCodeAt(++i)
+  } else {
+    while (i < to) {
+      if (c === 0x25) { // pct-encoded
+        if (i + 2 >= to || !is(s.charCodeAt(i + 1), HEX) || !is(s.charCodeAt(i + 2), HEX)) return false
+        i += 2
+      } else if (!is(c, REG_NAME)) break
+      c = s.charCodeAt(++i)
+    }
+  }
+  if (i === to) return !portRequired
+  if (c !== COLON) return false
+  const p0 = ++i
+  let port = 0
+  for (; i < to; i++) {
+    c = s.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return false
+    port = port * 10 + (c - 0x30)
+  }
+  if (i - p0 > 5 || port > 65535) return false
+  return portRequired ? i > p0 && port > 0 : true
+}

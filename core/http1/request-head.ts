@@ -1,0 +1,168 @@
+// parseRequestHead: a strict HTTP/1.1 request head (RFC 9112 §3, §5, §6) to a RequestHead, or the HttpError to answer.
+//
+// Strict in ALB's "defensive" desync sense: whatever two HTTP implementations could frame or route differently
+// is refused, never repaired. docs/http1.md has the table of cases and where we differ from Node's llhttp.
+import {
+  BodyKind, CL_INVALID, CL_MISMATCH, HttpError, REQUEST_FIELD_ERRORS as E,
+  addConnectionOptions, foldContentLength, hasOption, isChunkedOnly, isHostPort, isTokenChar, isVisibleChar,
+  parseFieldLines,
+} from './head.ts'
+import type { Limits } from './head.ts'
+
+export interface RequestHead {
+  method: string
+  target: string // request-target as received
+  minor: number // 0 or 1 (HTTP/1.0 or HTTP/1.1)
+  names: string[] // field names lower-cased, in order received
+  rawNames: string[] // field names as received
+  values: string[] // field values with leading/trailing OWS removed
+  host: string // the Host field value ('' when absent on HTTP/1.0)
+  bodyKind: BodyKind // None | Length | Chunked (never Close for requests)
+  contentLength: number // when bodyKind is Length (0 allowed)
+  keepAlive: boolean // 1.1: unless Connection has "close"; 1.0: only with Connection: keep-alive
+  upgrade: boolean // Upgrade field present AND Connection lists "upgrade" (HTTP/1.1 only)
+  expectContinue: boolean // Expect: 100-continue (case-insensitive) on HTTP/1.1
+  connection: string[] // lower-cased options of all Connection fields (for hop-by-hop removal)
+}
+
+export const E_BAD_METHOD = new HttpError(400, 'bad-method')
+export const E_BAD_TARGET = new HttpError(400, 'bad-target')
+export const E_BAD_VERSION = new HttpError(400, 'bad-version')
+export const E_VERSION_NOT_SUPPORTED = new HttpError(505, 'version-not-supported')
+export const E_MISSING_HOST = new HttpError(400, 'missing-host')
+export const E_DUPLICATE_HOST = new HttpError(400, 'duplicate-host')
+export const E_BAD_HOST = new HttpError(400, 'bad-host')
+
+const SP = 32
+const CR = 13
+const LF = 10
+
+/** `head` is buf.latin1Slice(start, end) with end from findHeadEnd, so it ends with CRLFCRLF. */
+export function parseRequestHead (head: string, limits: Limits): RequestHead | HttpError {
+  // request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3); exactly one SP each (§3 allows a
+  // lenient parser to split on any whitespace; we do not, since a peer that does not would see another target)
+  let i = 0
+  while (isTokenChar(head.charCodeAt(i))) i++
+  if (i === 0 || head.charCodeAt(i) !== SP) return E_BAD_METHOD
+  const method = head.slice(0, i)
+  const t0 = ++i
+  while (isVisibleChar(head.charCodeAt(i))) i++
+  if (i === t0 || head.charCodeAt(i) !== SP) return E_BAD_TARGET
+  const target = head.slice(t0, i)
+  const minor = parseVersion(head, ++i)
+  if (minor < 0) return minor === -2 ? E_VERSION_NOT_SUPPORTED : E_BAD_VERSION
+  if (!isTargetForm(method, target)) return E_BAD_TARGET
+
+  const rawNames: string[] = []
+  const names: string[] = []
+  const values: string[] = []
+  const err = parseFieldLines(head, i + 10, limits.maxHeaderCount, E, rawNames, names, values)
+  if (err !== null) return err
+  return interpret(method, target, minor, rawNames, names, values)
+}
+
+/** 1 or 0 for "HTTP/1.1" / "HTTP/1.0" + CRLF; -2 for another HTTP/DIGIT.DIGIT (505, RFC 9110 §15.6.6); -1 otherwise. */
+function parseVersion (head: string, i: number): number {
+  if (!head.startsWith('HTTP/', i) || head.charCodeAt(i + 8) !== CR || head.charCodeAt(i + 9) !== LF) return -1
+  const major = head.charCodeAt(i + 5)
+  const dot = head.charCodeAt(i + 6)
+  const minor = head.charCodeAt(i + 7)
+  if (major < 0x30 || major > 0x39 || dot !== 0x2e || minor < 0x30 || minor > 0x39) return -1
+  if (major === 0x31 && (minor === 0x30 || minor === 0x31)) return minor - 0x30
+  return -2
+}
+
+/**
+ * RFC 9112 §3.2: origin-form "/…" (not for CONNECT), absolute-form "scheme://authority…", authority-form
+ * "host:port" for CONNECT and only for it (§3.2.3), asterisk-form "*" for OPTIONS and only for it (§3.2.4).
+ */
+function isTargetForm (method: string, target: string): boolean {
+  const c0 = target.charCodeAt(0)
+  if (method === 'CONNECT') return isHostPort(target, 0, target.length, true)
+  if (c0 === 0x2f) return true
+  if (c0 === 0x2a && target.length === 1) return method === 'OPTIONS'
+  return isAbsoluteForm(target)
+}
+
+/**
+ * scheme "://" authority [ path-abempty ] [ "?" query ]: RFC 3986 §3.1 scheme, and an authority that passes the
+ * Host check. RFC 9110 §4.2.4: userinfo ("@") in an http(s) URI is to be treated as an error.
+ */
+function isAbsoluteForm (target: string): boolean {
+  let i = 0
+  let c = target.charCodeAt(0)
+  if (!isAlpha(c)) return false
+  do c = target.charCodeAt(++i)
+  while (isAlpha(c) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)
+  if (!target.startsWith('://', i)) return false
+  const a0 = i + 3
+  let a1 = a0
+  while (a1 < target.length && (c = target.charCodeAt(a1)) !== 0x2f && c !== 0x3f && c !== 0x23) a1++
+  return a1 > a0 && isHostPort(target, a0, a1, false)
+}
+
+function isAlpha (c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+}
+
+/** The semantics of the fields that frame and route the request: Host, Content-Length, Transfer-Encoding, Connection. */
+function interpret (
+  method: string, target: string, minor: number, rawNames: string[], names: string[], values: string[],
+): RequestHead | HttpError {
+  let hosts = 0
+  let host = ''
+  let cl = -1
+  let te = 0
+  let teChunked = true
+  let upgradeField = false
+  let expectContinue = false
+  const connection: string[] = []
+  for (let k = 0; k < names.length; k++) {
+    const v = values[k]!
+    switch (names[k]) {
+      case 'host': hosts++; host = v; break
+      case 'content-length':
+        cl = foldContentLength(v, cl)
+        if (cl === CL_INVALID) return E.badContentLength
+        if (cl === CL_MISMATCH) return E.contentLengthMismatch
+        break
+      case 'transfer-encoding': te++; teChunked &&= isChunkedOnly(v); break
+      case 'connection': addConnectionOptions(v, connection); break
+      case 'upgrade': upgradeField = true; break
+      // RFC 9110 §10.1.1: a 1.0 request's 100-continue is ignored
+      case 'expect': if (minor === 1 && v.length === 12 && v.toLowerCase() === '100-continue') expectContinue = true; break
+    }
+  }
+  // RFC 9112 §3.2: 400 for a 1.1 request without Host, for any request with several, or with an invalid one.
+  // An absolute-form target's authority wins over Host (§3.2.2); the engine routes on the target then.
+  if (hosts > 1) return E_DUPLICATE_HOST
+  if (hosts === 0 && minor === 1) return E_MISSING_HOST
+  if (hosts === 1 && !isHostPort(host, 0, host.length, false)) return E_BAD_HOST
+
+  let bodyKind: BodyKind = cl === -1 ? BodyKind.None : BodyKind.Length
+  if (te > 0) {
+    // RFC 9112 §6.1: TE in a 1.0 message means faulty framing; TE with CL is a smuggling attempt until proven
+    // otherwise (the RFC allows dropping CL and closing after; defensive mode refuses instead)
+    if (minor === 0) return E.teOnHttp10
+    if (cl !== -1) return E.teAndCl
+    // we decode no coding and forward only what every peer frames the same way: exactly "chunked"
+    if (te > 1 || !teChunked) return E.unsupportedTe
+    bodyKind = BodyKind.Chunked
+  }
+  const close = hasOption(connection, 'close')
+  return {
+    method,
+    target,
+    minor,
+    names,
+    rawNames,
+    values,
+    host,
+    bodyKind,
+    contentLength: cl === -1 ? 0 : cl,
+    keepAlive: !close && (minor === 1 || hasOption(connection, 'keep-alive')),
+    upgrade: minor === 1 && upgradeField && hasOption(connection, 'upgrade'), // RFC 9110 §7.8
+    expectContinue,
+    connection,
+  }
+}

@@ -1,0 +1,109 @@
+// parseResponseHead: a target's HTTP/1.1 response head (RFC 9112 §4, §5, §6) to a ResponseHead, or a 502 HttpError.
+//
+// A response we cannot frame one way only is a 502 and the target connection is closed, never reused
+// (DATA-PLANE.md): a second reading of its body would be read as the next response on that connection.
+import {
+  BodyKind, CL_INVALID, CL_MISMATCH, HttpError, RESPONSE_FIELD_ERRORS as E,
+  addConnectionOptions, foldContentLength, hasOption, isChunkedOnly, isFieldChar, parseFieldLines,
+} from './head.ts'
+import type { Limits } from './head.ts'
+
+export interface ResponseHead {
+  status: number
+  reason: string
+  minor: number
+  names: string[]
+  rawNames: string[]
+  values: string[]
+  /** From the fields only: Length | Chunked | Close (neither CL nor TE). The caller applies HEAD/1xx/204/304. */
+  bodyKind: BodyKind
+  contentLength: number
+  /** False for 1.0 without keep-alive, for "Connection: close", and whenever bodyKind is Close. */
+  keepAlive: boolean
+  connection: string[]
+}
+
+export const E_BAD_STATUS_LINE = new HttpError(502, 'bad-status-line')
+export const E_BAD_STATUS = new HttpError(502, 'bad-status')
+
+const SP = 32
+const CR = 13
+const LF = 10
+
+/** `head` ends with CRLFCRLF (findHeadEnd). */
+export function parseResponseHead (head: string, limits: Limits): ResponseHead | HttpError {
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF (RFC 9112 §4). A missing SP before an
+  // empty reason is accepted too: §4 asks clients to tolerate it, and it cannot be read two ways.
+  if (!head.startsWith('HTTP/1.', 0)) return E_BAD_STATUS_LINE
+  const m = head.charCodeAt(7)
+  if ((m !== 0x30 && m !== 0x31) || head.charCodeAt(8) !== SP) return E_BAD_STATUS_LINE
+  const status = digit(head, 9) * 100 + digit(head, 10) * 10 + digit(head, 11)
+  // RFC 9110 §15: three digits, 100-599 (NaN from a non-digit fails both comparisons)
+  if (!(status >= 100 && status <= 599)) return E_BAD_STATUS
+  let i = 12
+  let c = head.charCodeAt(i)
+  let reason = ''
+  if (c === SP) {
+    const r0 = ++i
+    while (isFieldChar(c = head.charCodeAt(i))) i++ // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
+    reason = head.slice(r0, i)
+  }
+  if (c === LF) return E.bareLf
+  if (c !== CR) return E_BAD_STATUS_LINE
+  if (head.charCodeAt(i + 1) !== LF) return E.bareCr
+
+  const rawNames: string[] = []
+  const names: string[] = []
+  const values: string[] = []
+  const err = parseFieldLines(head, i + 2, limits.maxHeaderCount, E, rawNames, names, values)
+  if (err !== null) return err
+  return interpret(status, reason, m - 0x30, rawNames, names, values)
+}
+
+function digit (s: string, i: number): number {
+  const c = s.charCodeAt(i)
+  return c >= 0x30 && c <= 0x39 ? c - 0x30 : NaN
+}
+
+function interpret (
+  status: number, reason: string, minor: number, rawNames: string[], names: string[], values: string[],
+): ResponseHead | HttpError {
+  let cl = -1
+  let te = 0
+  let teChunked = true
+  const connection: string[] = []
+  for (let k = 0; k < names.length; k++) {
+    const v = values[k]!
+    switch (names[k]) {
+      case 'content-length':
+        cl = foldContentLength(v, cl)
+        if (cl === CL_INVALID) return E.badContentLength
+        if (cl === CL_MISMATCH) return E.contentLengthMismatch
+        break
+      case 'transfer-encoding': te++; teChunked &&= isChunkedOnly(v); break
+      case 'connection': addConnectionOptions(v, connection); break
+    }
+  }
+  let bodyKind: BodyKind = cl === -1 ? BodyKind.Close : BodyKind.Length // RFC 9112 §6.3 rules 5-8
+  if (te > 0) {
+    // RFC 9112 §6.1: a 1.0 message with TE has faulty framing; TE with CL "ought to be handled as an error";
+    // a final coding other than chunked would mean read-until-close (§6.3 rule 4), which we do not trust either
+    if (minor === 0) return E.teOnHttp10
+    if (cl !== -1) return E.teAndCl
+    if (te > 1 || !teChunked) return E.unsupportedTe
+    bodyKind = BodyKind.Chunked
+  }
+  const close = hasOption(connection, 'close')
+  return {
+    status,
+    reason,
+    minor,
+    names,
+    rawNames,
+    values,
+    bodyKind,
+    contentLength: cl === -1 ? 0 : cl,
+    keepAlive: !close && bodyKind !== BodyKind.Close && (minor === 1 || hasOption(connection, 'keep-alive')),
+    connection,
+  }
+}

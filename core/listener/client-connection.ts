@@ -1,0 +1,298 @@
+// One client connection: reads request heads and bodies strictly, one request at a time, in order.
+//
+//   idle ──first byte──► head ──complete head──► body (Content-Length or chunked, validated) ──► waiting
+//     ▲                    │ malformed / too big / too slow: 4xx, close                            │
+//     └──────────── response done and both sides framed cleanly (keep-alive) ◄────────────────────┘
+//
+// Pipelined bytes that arrive while a request is in flight wait in #buf with the socket paused, so
+// responses go out in request order (RFC 9112 §9.3.2). After a 101 the connection becomes a tunnel.
+import type net from 'node:net'
+import { BodyKind, findHeadEnd, HttpError, skipLeadingCrlf } from '../http1/head.ts'
+import { parseRequestHead, type RequestHead } from '../http1/request-head.ts'
+import { ChunkedScanner } from '../http1/chunked.ts'
+import { Exchange, type ClientSide } from '../forwarder/exchange.ts'
+import { prebuiltReply } from '../forwarder/local-reply.ts'
+import type { ListenerRuntime } from '../runtime.ts'
+
+const Phase = { Idle: 0, Head: 1, Body: 2, Waiting: 3, Tunnel: 4, Closed: 5 } as const
+type Phase = (typeof Phase)[keyof typeof Phase]
+
+/** The listener's view of its connections: the current snapshot, and bookkeeping for drain. */
+export interface ConnectionOwner {
+  readonly runtime: ListenerRuntime
+  readonly draining: boolean
+  onConnectionClosed (conn: ClientConnection): void
+}
+
+export class ClientConnection implements ClientSide {
+  readonly socket: net.Socket
+  readonly owner: ConnectionOwner
+  readonly clientIp: string
+  readonly clientPort: number
+  #phase: Phase = Phase.Idle
+  #buf: Buffer | null = null
+  #exchange: Exchange | null = null
+  #headStartedAt = 0
+  #bodyRemaining = 0
+  #scanner: ChunkedScanner | null = null
+  #driving = false
+  #clientEnded = false
+
+  constructor (socket: net.Socket, owner: ConnectionOwner) {
+    this.socket = socket
+    this.owner = owner
+    const ip = socket.remoteAddress ?? ''
+    this.clientIp = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
+    this.clientPort = socket.remotePort ?? 0
+    socket.setNoDelay(true)
+    socket.setTimeout(owner.runtime.settings.idleTimeoutMs)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.#exchange?.onClientDrain())
+    socket.on('timeout', () => this.#onTimeout())
+    socket.on('end', () => this.#onEnd())
+    socket.on('error', () => {}) // 'close' follows
+    socket.on('close', () => this.#onClose())
+  }
+
+  /** A request is in progress (routed, not yet answered in full). */
+  get busy (): boolean { return this.#exchange !== null }
+
+  // ── ClientSide, for the Exchange ────────────────────────────────────────────────────────────────────
+
+  write (data: Buffer | string): boolean {
+    if (this.socket.destroyed) return true
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data)
+  }
+
+  writeHeadAndBody (head: string, body: Buffer | null): boolean {
+    if (this.socket.destroyed) return true
+    if (body === null || body.length === 0) return this.socket.write(head, 'latin1')
+    this.socket.cork()
+    this.socket.write(head, 'latin1')
+    const ok = this.socket.write(body)
+    this.socket.uncork()
+    return ok
+  }
+
+  pauseReading (): void { this.socket.pause() }
+  resumeReading (): void { if (this.#phase === Phase.Body || this.#phase === Phase.Tunnel) this.socket.resume() }
+  destroy (): void { this.socket.destroy() }
+
+  startTunnel (): void {
+    this.#phase = Phase.Tunnel
+    this.socket.setTimeout(this.owner.runtime.settings.idleTimeoutMs)
+    const rest = this.#buf
+    this.#buf = null
+    if (rest !== null) this.#exchange!.tunnelWrite(rest)
+    this.socket.resume()
+  }
+
+  onExchangeDone (keepAlive: boolean): void {
+    this.#exchange = null
+    if (!keepAlive || this.#clientEnded || this.owner.draining) {
+      this.#close()
+      return
+    }
+    this.#phase = Phase.Idle
+    this.socket.setTimeout(this.owner.runtime.settings.idleTimeoutMs)
+    this.socket.resume()
+    if (this.#buf !== null && !this.#driving) this.#drive()
+  }
+
+  // ── reading ─────────────────────────────────────────────────────────────────────────────────────────
+
+  #onData (chunk: Buffer): void {
+    switch (this.#phase) {
+      case Phase.Body:
+        return this.#readBody(chunk, 0)
+      case Phase.Tunnel:
+        return this.#exchange!.tunnelWrite(chunk)
+      case Phase.Waiting:
+        this.#stash(chunk, 0)
+        this.socket.pause() // pipelined: answer in order, read on when this response is done
+        return
+      case Phase.Closed:
+        return
+      default:
+        this.#buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk])
+        this.#drive()
+    }
+  }
+
+  #stash (chunk: Buffer, from: number): void {
+    const rest = from === 0 ? chunk : chunk.subarray(from)
+    this.#buf = this.#buf === null ? rest : Buffer.concat([this.#buf, rest])
+  }
+
+  /** Parses as many complete request heads from #buf as the phase allows. */
+  #drive (): void {
+    this.#driving = true
+    const settings = this.owner.runtime.settings
+    while (this.#buf !== null && (this.#phase === Phase.Idle || this.#phase === Phase.Head)) {
+      const buf = this.#buf
+      // RFC 9112 §2.2: ignore at least one empty line before a request-line.
+      const start = this.#phase === Phase.Idle ? skipLeadingCrlf(buf, 0, buf.length) : 0
+      if (start === buf.length) {
+        this.#buf = null
+        break
+      }
+      const end = findHeadEnd(buf, start, buf.length)
+      if (end === -1) {
+        if (buf.length - start > settings.maxHeadBytes) return this.#reject(431, 'head-too-large')
+        if (this.#phase === Phase.Idle) {
+          this.#phase = Phase.Head
+          this.#headStartedAt = Date.now()
+          this.socket.setTimeout(settings.headerTimeoutMs)
+        } else if (Date.now() - this.#headStartedAt > settings.headerTimeoutMs) {
+          return this.#reject(408, 'header-timeout')
+        }
+        this.#buf = start === 0 ? buf : buf.subarray(start)
+        break
+      }
+      if (end === -2) return this.#reject(400, 'bare-lf')
+      if (end - start > settings.maxHeadBytes) return this.#reject(431, 'head-too-large')
+      const head = parseRequestHead(buf.latin1Slice(start, end), settings)
+      if (head instanceof HttpError) return this.#reject(head.status, head.reason)
+      this.#buf = end < buf.length ? buf.subarray(end) : null
+      this.#startRequest(head)
+    }
+    this.#driving = false
+  }
+
+  #startRequest (head: RequestHead): void {
+    if (head.method === 'CONNECT') return this.#reject(405, 'connect-not-supported')
+    const runtime = this.owner.runtime
+    let target = head.target
+    let host = head.host
+    if (target.charCodeAt(0) !== 47 /* / */ && target !== '*') {
+      // absolute-form: the authority in the target wins over Host (RFC 9112 §3.2.2)
+      const at = target.indexOf('://')
+      const slash = target.indexOf('/', at + 3)
+      host = slash === -1 ? target.slice(at + 3) : target.slice(at + 3, slash)
+      target = slash === -1 ? '/' : target.slice(slash)
+    }
+    const q = target.indexOf('?')
+    const ex = new Exchange(runtime, this, head, q === -1 ? target : target.slice(0, q), q === -1 ? '' : target.slice(q + 1), host)
+    this.#exchange = ex
+    if (head.bodyKind === BodyKind.None) {
+      this.#phase = Phase.Waiting
+    } else {
+      this.#phase = Phase.Body
+      this.#bodyRemaining = head.contentLength
+      if (head.bodyKind === BodyKind.Chunked) (this.#scanner ??= new ChunkedScanner()).reset()
+      this.socket.setTimeout(runtime.settings.bodyTimeoutMs)
+    }
+    if (this.#phase === Phase.Waiting) this.socket.setTimeout(0) // the target's timeouts bound the wait now
+    ex.start()
+    if (this.#phase === Phase.Body && this.#buf !== null) {
+      const buf = this.#buf
+      this.#buf = null
+      this.#readBody(buf, 0)
+    }
+  }
+
+  /** Request body bytes chunk[from..]: passes them on (validated) and notices where the body ends. */
+  #readBody (chunk: Buffer, from: number): void {
+    const ex = this.#exchange!
+    let end = chunk.length
+    let done = false
+    if (ex.head.bodyKind === BodyKind.Length) {
+      if (end - from >= this.#bodyRemaining) {
+        end = from + this.#bodyRemaining
+        done = true
+      }
+      this.#bodyRemaining -= end - from
+    } else {
+      const scanner = this.#scanner!
+      const r = scanner.scan(chunk, from, end)
+      if (r === -2) {
+        const reason = scanner.error?.reason ?? 'bad-chunk'
+        if (ex.status === 0) return this.#rejectInExchange(400, reason)
+        ex.abort(reason)
+        return
+      }
+      if (r !== -1) {
+        end = r
+        done = true
+      }
+    }
+    if (end > from) {
+      const ok = ex.sendBody(from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end))
+      if (!ok && !done) this.socket.pause()
+    }
+    if (!done) return
+    if (end < chunk.length) this.#stash(chunk, end)
+    this.#phase = Phase.Waiting
+    this.socket.setTimeout(0)
+    if (this.#buf !== null) this.socket.pause()
+    ex.onRequestComplete()
+  }
+
+  // ── endings ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Answers a request that could not be read one way only, and closes: the rest of the stream is unframed. */
+  #reject (status: number, reason: string): void {
+    this.#driving = false
+    this.owner.runtime.observer.onRejected(this.owner.runtime, this.clientIp, status, reason)
+    this.socket.write(prebuiltReply(status).close)
+    this.#close()
+  }
+
+  #rejectInExchange (status: number, reason: string): void {
+    const ex = this.#exchange!
+    ex.abort(reason)
+    this.#exchange = null
+    this.#reject(status, reason)
+  }
+
+  #onTimeout (): void {
+    switch (this.#phase) {
+      case Phase.Idle:
+        return this.#close()
+      case Phase.Head:
+        return this.#reject(408, 'header-timeout')
+      case Phase.Body: {
+        const ex = this.#exchange
+        if (ex !== null && ex.status === 0) return this.#rejectInExchange(408, 'body-timeout')
+        ex?.abort('body-timeout')
+        return this.#close()
+      }
+      case Phase.Tunnel:
+        this.#exchange?.abort('idle-timeout')
+        return this.#close()
+      default:
+    }
+  }
+
+  #onEnd (): void {
+    this.#clientEnded = true
+    // Half-closed after a complete request: the response still goes out, then we close.
+    if (this.#phase === Phase.Idle || this.#phase === Phase.Head) this.#close()
+    else if (this.#phase === Phase.Body || this.#phase === Phase.Tunnel) {
+      this.#exchange?.abort('client-closed')
+      this.#close()
+    }
+  }
+
+  #close (): void {
+    if (this.#phase === Phase.Closed) return
+    this.#phase = Phase.Closed
+    this.#buf = null
+    this.socket.end()
+    // A client that neither reads nor closes must not hold the socket: give it one idle period to finish.
+    this.socket.setTimeout(this.owner.runtime.settings.idleTimeoutMs, () => this.socket.destroy())
+  }
+
+  #onClose (): void {
+    this.#phase = Phase.Closed
+    const ex = this.#exchange
+    this.#exchange = null
+    ex?.abort('client-closed')
+    this.owner.onConnectionClosed(this)
+  }
+
+  /** Drain: close now if idle; otherwise close after the current exchange. */
+  closeIfIdle (): void {
+    if (this.#phase === Phase.Idle) this.#close()
+  }
+}

@@ -1,0 +1,69 @@
+// An HTTP/1.1 listener on one (host, port), bound with reusePort so every shard can bind the same port.
+import net from 'node:net'
+import type { ListenerRuntime } from '../runtime.ts'
+import { ClientConnection, type ConnectionOwner } from './client-connection.ts'
+
+export class HttpListener implements ConnectionOwner {
+  /** Swapped whole when a new config snapshot arrives; a request reads it once, when its head is parsed. */
+  runtime: ListenerRuntime
+  readonly host: string
+  readonly port: number
+  draining = false
+  #server: net.Server
+  #connections = new Set<ClientConnection>()
+  #drained: (() => void) | null = null
+
+  constructor (runtime: ListenerRuntime, host: string, port: number) {
+    this.runtime = runtime
+    this.host = host
+    this.port = port
+    // allowHalfOpen: a client that shuts down its sending side after a request still gets its response.
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.#connections.add(new ClientConnection(socket, this))
+    })
+  }
+
+  /** Binds; resolves with the bound port (useful when the config asks for port 0). */
+  listen (): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen({ host: this.host, port: this.port, reusePort: true, backlog: 2048 }, () => {
+        this.#server.off('error', reject)
+        const addr = this.#server.address()
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : this.port)
+      })
+    })
+  }
+
+  get connectionCount (): number { return this.#connections.size }
+
+  /** Connections with a request in progress; counted when asked, so requests pay nothing for it. */
+  get busyCount (): number {
+    let n = 0
+    for (const conn of this.#connections) if (conn.busy) n++
+    return n
+  }
+
+  onConnectionClosed (conn: ClientConnection): void {
+    this.#connections.delete(conn)
+    if (this.#drained !== null && this.#connections.size === 0) this.#drained()
+  }
+
+  /**
+   * Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their connections
+   * close after the response), and destroys whatever is left at the deadline.
+   */
+  async drain (deadlineMs: number): Promise<void> {
+    this.draining = true
+    this.#server.close() // its callback waits for every connection; the deadline below is ours
+    for (const conn of this.#connections) conn.closeIfIdle()
+    if (this.#connections.size === 0) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const conn of this.#connections) conn.socket.destroy()
+        resolve()
+      }, deadlineMs)
+      this.#drained = () => { clearTimeout(timer); resolve() }
+    })
+  }
+}

@@ -1,0 +1,77 @@
+// The three ALB actions [S2] compiled once per snapshot: forward picks a group, redirect builds a Location,
+// fixed-response holds its body as a Buffer ready to write.
+import type { RequestCtx } from '../pipeline.ts'
+import type {
+  ActionConfig, FixedResponseActionConfig, ForwardActionConfig, RedirectActionConfig,
+} from '../../schemas/sidecar.schema.ts'
+import type { Action, FixedResponseAction, ForwardAction, RedirectAction } from './rule-table.ts'
+import { RedirectTemplate } from './redirect.ts'
+
+/**
+ * Weighted choice among the groups with weight > 0 (ALB: weights 0–999 per group [S2]):
+ *
+ *   groups  [a, b, c]   weights [1, 0, 3]   → choices [a, c]   cumulative [1, 4]
+ *   r = random() * 4:   r < 1 → a,   1 ≤ r < 4 → c
+ */
+class Forward implements ForwardAction {
+  readonly type = 'forward'
+  readonly groups: readonly string[]
+  readonly weights: readonly number[]
+  readonly #choices: string[] = []
+  readonly #cumulative: number[] = []
+  readonly #total: number
+
+  constructor (config: ForwardActionConfig) {
+    this.groups = config.targetGroups.map((g) => g.name)
+    this.weights = config.targetGroups.map((g) => g.weight)
+    let total = 0
+    for (let i = 0; i < this.groups.length; i++) {
+      if (this.weights[i]! === 0) continue
+      total += this.weights[i]!
+      this.#choices.push(this.groups[i]!)
+      this.#cumulative.push(total)
+    }
+    // validateConfig rejects all-zero weights; the first group is the fallback should a snapshot carry them.
+    if (this.#choices.length === 0) this.#choices.push(this.groups[0]!)
+    this.#total = total
+  }
+
+  pick (): string {
+    const n = this.#choices.length
+    if (n === 1) return this.#choices[0]!
+    const r = Math.random() * this.#total
+    for (let i = 0; i < n - 1; i++) if (r < this.#cumulative[i]!) return this.#choices[i]!
+    return this.#choices[n - 1]!
+  }
+}
+
+class Redirect implements RedirectAction {
+  readonly type = 'redirect'
+  readonly statusCode: number
+  readonly #template: RedirectTemplate
+  constructor (config: RedirectActionConfig) {
+    this.statusCode = config.statusCode
+    this.#template = new RedirectTemplate(config)
+  }
+  location (ctx: RequestCtx): string { return this.#template.location(ctx) }
+}
+
+class FixedResponse implements FixedResponseAction {
+  readonly type = 'fixed-response'
+  readonly statusCode: number
+  readonly contentType: string
+  readonly body: Buffer
+  constructor (config: FixedResponseActionConfig) {
+    this.statusCode = config.statusCode
+    this.contentType = config.contentType
+    this.body = Buffer.from(config.body, 'utf8')
+  }
+}
+
+export function compileAction (config: ActionConfig): Action {
+  switch (config.type) {
+    case 'forward': return new Forward(config)
+    case 'redirect': return new Redirect(config)
+    case 'fixed-response': return new FixedResponse(config)
+  }
+}

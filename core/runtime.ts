@@ -1,0 +1,57 @@
+// What a shard runs for one listener and one target group in one config snapshot (built by core/snapshot.ts).
+import type { RuleTable } from './rule/rule-table.ts'
+import type { Selector, TargetGroup, Outcome } from './pipeline.ts'
+import type { ForwardSettings } from './forwarder/rewrite-head.ts'
+import type { Limits } from './http1/head.ts'
+
+export interface ListenerSettings extends ForwardSettings, Limits {
+  readonly idleTimeoutMs: number
+  readonly headerTimeoutMs: number
+  readonly bodyTimeoutMs: number
+  readonly maxHeadBytes: number
+  readonly accessLog: boolean
+}
+
+export interface GroupRuntime {
+  readonly group: TargetGroup
+  readonly selector: Selector
+  readonly responseTimeoutMs: number
+}
+
+/** What the engine reports when a request ends: the sidecar turns it into metrics and an access log line. */
+export interface FinishedRequest {
+  readonly listener: ListenerRuntime
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly host: string
+  readonly clientIp: string
+  readonly clientPort: number
+  readonly ruleName: string
+  readonly groupName: string
+  readonly targetId: string
+  /** Status sent to the client; 0 when the client went away first. */
+  readonly status: number
+  readonly outcome: Outcome
+  /** Why Pilotfish answered itself or cut the exchange short ('' when the target answered). */
+  readonly reason: string
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly requestBytes: number
+  readonly responseBytes: number
+  readonly userAgent: string | undefined
+}
+
+export interface RequestObserver {
+  onRequestEnd (req: FinishedRequest): void
+  /** A request rejected before it could be routed (malformed head, timeout): no rule, no target. */
+  onRejected (listener: ListenerRuntime, clientIp: string, status: number, reason: string): void
+}
+
+export interface ListenerRuntime {
+  readonly name: string
+  readonly settings: ListenerSettings
+  readonly rules: RuleTable
+  readonly groups: ReadonlyMap<string, GroupRuntime>
+  readonly observer: RequestObserver
+}

@@ -1,0 +1,130 @@
+// Compiles a validated config into what a shard runs: rule tables, target groups with their selectors.
+import type { SidecarConfig, ListenerConfig, TargetGroupConfig } from '../schemas/sidecar.schema.ts'
+import type { HashOn, Target, TargetGroup } from './pipeline.ts'
+import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver } from './runtime.ts'
+import { RuleTable } from './rule/rule-table.ts'
+import { selectorFactory } from './selector/index.ts'
+import { EndpointState, endpointId, type PoolSettings } from './forwarder/target-pool.ts'
+
+/** A target the control plane has deregistered and keeps in the group, ineligible, until its delay is over. */
+export interface DrainingTarget { group: string, host: string, port: number, weight: number }
+
+/** Everything a shard needs for one config version; plain data, so it crosses threads as a message. */
+export interface SnapshotMessage {
+  version: number
+  config: SidecarConfig
+  draining: DrainingTarget[]
+  /** Listener name → port actually bound (a config port 0 is resolved once by the control plane). */
+  ports: Record<string, number>
+}
+
+export interface Snapshot {
+  readonly version: number
+  readonly listeners: ReadonlyMap<string, { runtime: ListenerRuntime, config: ListenerConfig, port: number }>
+  readonly groups: ReadonlyMap<string, GroupRuntime>
+  /** Endpoints this snapshot names: once it is in use, the registry can close every other pool. */
+  readonly endpointIds: ReadonlySet<string>
+}
+
+/** The shard's endpoints by id. Pools and in-flight counts outlive snapshots; unused endpoints are closed. */
+export class EndpointRegistry {
+  #byId = new Map<string, EndpointState>()
+
+  get (host: string, port: number, settings: PoolSettings): EndpointState {
+    const id = endpointId(host, port)
+    let ep = this.#byId.get(id)
+    if (ep === undefined) {
+      ep = new EndpointState(host, port, settings)
+      this.#byId.set(id, ep)
+    } else {
+      ep.pool.settings = settings
+    }
+    return ep
+  }
+
+  /** Closes the pools of endpoints no snapshot names any more (in-flight requests finish first). */
+  retainOnly (ids: ReadonlySet<string>): void {
+    for (const [id, ep] of this.#byId) {
+      if (ids.has(id)) continue
+      ep.pool.close()
+      this.#byId.delete(id)
+    }
+  }
+
+  all (): IterableIterator<EndpointState> { return this.#byId.values() }
+
+  closeAll (): void { this.retainOnly(new Set()) }
+}
+
+function poolSettings (g: TargetGroupConfig): PoolSettings {
+  return {
+    connectTimeoutMs: g.connectTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: g.keepAliveTimeoutSeconds * 1000,
+    maxIdle: g.maxIdlePerTarget,
+  }
+}
+
+function hashOnOf (g: TargetGroupConfig): HashOn | undefined {
+  const h = g.hashOn as Record<string, unknown> | undefined
+  if (h === undefined) return undefined
+  if (typeof h.header === 'string') return { header: h.header.toLowerCase() }
+  if (typeof h.cookie === 'string') return { cookie: h.cookie }
+  return { sourceIp: true }
+}
+
+function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], registry: EndpointRegistry, used: Set<string>): GroupRuntime {
+  const settings = poolSettings(g)
+  const targets: Target[] = []
+  for (const t of g.targets) {
+    const endpoint = registry.get(t.host, t.port, settings)
+    used.add(endpoint.id)
+    targets.push({ endpoint, weight: t.weight, eligible: true })
+  }
+  for (const d of draining) {
+    if (d.group !== g.name) continue
+    const endpoint = registry.get(d.host, d.port, settings)
+    used.add(endpoint.id)
+    targets.push({ endpoint, weight: d.weight, eligible: false })
+  }
+  const group: TargetGroup = { name: g.name, targets }
+  return {
+    group,
+    selector: selectorFactory(g.algorithm, hashOnOf(g))(group),
+    responseTimeoutMs: g.responseTimeoutSeconds * 1000,
+  }
+}
+
+function listenerSettings (l: ListenerConfig, port: number): ListenerSettings {
+  return {
+    idleTimeoutMs: l.idleTimeoutSeconds * 1000,
+    headerTimeoutMs: l.headerTimeoutSeconds * 1000,
+    bodyTimeoutMs: l.bodyTimeoutSeconds * 1000,
+    maxHeadBytes: l.maxHeadBytes,
+    maxHeaderCount: l.maxHeaderCount,
+    accessLog: l.accessLog,
+    xForwardedFor: l.xForwardedFor,
+    xForwardedClientPort: l.xForwardedClientPort,
+    preserveHost: l.preserveHost,
+    protocol: l.protocol,
+    listenerPort: port,
+  }
+}
+
+export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry, observer: RequestObserver): Snapshot {
+  const used = new Set<string>()
+  const groups = new Map<string, GroupRuntime>()
+  for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, msg.draining, registry, used))
+  const listeners = new Map<string, { runtime: ListenerRuntime, config: ListenerConfig, port: number }>()
+  for (const l of msg.config.listeners) {
+    const port = msg.ports[l.name] ?? l.port
+    const runtime: ListenerRuntime = {
+      name: l.name,
+      settings: listenerSettings(l, port),
+      rules: new RuleTable(l),
+      groups,
+      observer,
+    }
+    listeners.set(l.name, { runtime, config: l, port })
+  }
+  return { version: msg.version, listeners, groups, endpointIds: used }
+}

@@ -1,0 +1,264 @@
+// One Ajv per process, validators compiled once at import, and the sidecar config's checks beyond JSON Schema.
+//
+// Every validator reports every problem it finds as { path, message } with a JSON pointer path, in one
+// PilotfishError('PF_ERR_CONFIG_INVALID'), so a user fixes a config in one pass instead of one error per run.
+import { isIP } from 'node:net'
+import { Ajv, type ErrorObject } from 'ajv'
+import { PilotfishError, type ErrorCode, type Problem } from '../core/errors.ts'
+import { parseCidr, isLoopback } from '../core/rule/cidr.ts'
+import { sidecarSchema, type SidecarConfig } from './sidecar.schema.ts'
+import { registerTargetSchema, type RegisterTargetBody } from './admin.schema.ts'
+
+/**
+ * The process's Ajv. `discriminator` picks an action's oneOf branch by `type` (so defaults apply inside it and
+ * only its errors are reported); `verbose` puts parentSchema on errors, which lets us say which values or
+ * properties were allowed. Fastify can reuse it through `validatorCompiler`.
+ */
+export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, discriminator: true, verbose: true })
+
+/** For fastify's setValidatorCompiler: admin routes validate with the same Ajv, options and schema objects. */
+export function validatorCompiler ({ schema }: { schema: object }) {
+  return ajv.compile(schema)
+}
+
+export type Validator<T> = (data: unknown, at?: string) => T
+
+/** Compile once; the returned function gives back the (default-filled) data or throws with every problem. */
+export function compile<T> (schema: object, code: ErrorCode = 'PF_ERR_CONFIG_INVALID'): Validator<T> {
+  const check = ajv.compile(schema)
+  return (data, at = '') => {
+    if (check(data)) return data as T
+    throw invalid(schemaProblems(check.errors ?? [], at), code)
+  }
+}
+
+/** One error for all problems: the message names the first and lists the rest, `problems` holds them all. */
+export function invalid (problems: Problem[], code: ErrorCode = 'PF_ERR_CONFIG_INVALID'): PilotfishError {
+  const [first, ...rest] = problems
+  const more = rest.map((p) => `\n  at ${p.path || '/'}: ${p.message}`).join('')
+  return new PilotfishError(code, [first?.path || '/', (first?.message ?? 'invalid') + more], { problems })
+}
+
+// ---------------------------------------------------------------------------------------------- ajv errors
+
+const escapePointer = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1')
+
+/** ajv errors → problems: one per mistake, at the property it concerns, in words a config author reads. */
+export function schemaProblems (errors: readonly ErrorObject[], at = ''): Problem[] {
+  // A failed oneOf/anyOf also reports why each branch failed; the combinator's own message says it better.
+  const combinators = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')
+  const out: Problem[] = []
+  const seen = new Set<string>()
+  for (const e of errors) {
+    if (e.keyword === 'propertyNames') continue // its per-name 'pattern' error is reported instead
+    if (combinators.some((c) => c !== e && e.schemaPath.startsWith(c.schemaPath + '/') && e.instancePath.startsWith(c.instancePath))) continue
+    const p = problemOf(e, at)
+    const key = p.path + '\0' + p.message
+    if (!seen.has(key)) { seen.add(key); out.push(p) }
+  }
+  return out
+}
+
+function problemOf (e: ErrorObject, at: string): Problem {
+  const path = at + e.instancePath
+  const parent = e.parentSchema as { description?: string, properties?: object, oneOf?: Array<{ properties: { type: { const: string } } }> } | undefined
+  const params = e.params as Record<string, unknown>
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const allowed = Object.keys(parent?.properties ?? {}).join(', ')
+      return { path: `${path}/${escapePointer(String(params.additionalProperty))}`, message: `is not a known property (known: ${allowed})` }
+    }
+    case 'required':
+      return { path: `${path}/${escapePointer(String(params.missingProperty))}`, message: 'is required' }
+    case 'enum':
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` }
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(params.allowedValue)}` }
+    case 'discriminator': {
+      const types = (parent?.oneOf ?? []).map((b) => JSON.stringify(b.properties.type.const)).join(', ')
+      return { path: `${path}/${String(params.tag)}`, message: `must be one of ${types}` }
+    }
+    case 'pattern':
+      if (params.propertyName !== undefined) { // from propertyNames: the offending name, not its value
+        return { path: `${path}/${escapePointer(String(params.propertyName))}`, message: `is not a valid name (${e.message})` }
+      }
+      return { path, message: e.message ?? 'is invalid' }
+    case 'oneOf':
+    case 'anyOf':
+      return { path, message: parent?.description ?? e.message ?? 'is invalid' }
+    default:
+      return { path, message: e.message ?? 'is invalid' }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- validators
+
+const checkSidecar = compile<SidecarConfig>(sidecarSchema)
+
+/** Admin API: the body of "register a target". */
+export const parseRegisterTarget: Validator<RegisterTargetBody> = compile<RegisterTargetBody>(registerTargetSchema)
+
+/**
+ * Validate a parsed config document: JSON Schema (filling every default) and then the semantic checks, all
+ * problems of both kinds reported together. The semantic checks read the data defensively, so they can run
+ * even where the schema found mistakes.
+ */
+export function validateConfig (data: unknown): SidecarConfig {
+  let problems: Problem[] = []
+  let config: SidecarConfig | undefined
+  try {
+    config = checkSidecar(data)
+  } catch (err) {
+    if (!(err instanceof PilotfishError)) throw err
+    problems = err.problems
+  }
+  problems.push(...semanticProblems(data))
+  if (problems.length > 0 || config === undefined) throw invalid(problems)
+  return config
+}
+
+// ---------------------------------------------------------------------------------------------- semantics
+
+type Loose = Record<string, unknown>
+const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
+const rec = (v: unknown): Loose => v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Loose : {}
+const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
+
+/**
+ * Checks JSON Schema cannot express: references, uniqueness, regexes, CIDRs, and ALB's cross-field rules.
+ * Runs after the schema pass, which has filled in the defaults (ajv does so even where it finds mistakes).
+ */
+export function semanticProblems (data: unknown): Problem[] {
+  const out: Problem[] = []
+  const root = rec(data)
+  checkAdmin(rec(root.admin), out)
+  const groups = checkTargetGroups(list(root.targetGroups), out)
+  checkListeners(list(root.listeners), groups, out)
+  return out
+}
+
+function checkAdmin (admin: Loose, out: Problem[]): void {
+  const host = str(admin.host)
+  if (host !== undefined && !isLoopback(host) && str(admin.token) === undefined) {
+    out.push({ path: '/admin/token', message: `is required because admin.host ${host} is not loopback (127.0.0.0/8, ::1, localhost)` })
+  }
+}
+
+/** Returns the names of the target groups, for forward actions to refer to. */
+function checkTargetGroups (groups: unknown[], out: Problem[]): Set<string> {
+  const names = new Map<string, number>()
+  groups.forEach((g, i) => {
+    const tg = rec(g)
+    const at = `/targetGroups/${i}`
+    const name = str(tg.name)
+    if (name !== undefined) {
+      const first = names.get(name)
+      if (first === undefined) names.set(name, i)
+      else out.push({ path: `${at}/name`, message: `duplicates the name of /targetGroups/${first}` })
+    }
+    const consistent = tg.algorithm === 'consistent_hash'
+    if (consistent && tg.hashOn === undefined) out.push({ path: `${at}/hashOn`, message: 'is required when algorithm is consistent_hash' })
+    if (!consistent && tg.hashOn !== undefined) out.push({ path: `${at}/hashOn`, message: 'is only used with algorithm consistent_hash' })
+    const endpoints = new Map<string, number>()
+    list(tg.targets).forEach((t, j) => {
+      const target = rec(t)
+      const host = str(target.host)
+      if (host === undefined) return
+      if (host.includes(':') && isIP(host) !== 6) out.push({ path: `${at}/targets/${j}/host`, message: 'is not a valid IPv6 address' })
+      const id = `${host.toLowerCase()}:${String(target.port)}`
+      const first = endpoints.get(id)
+      if (first === undefined) endpoints.set(id, j)
+      else out.push({ path: `${at}/targets/${j}`, message: `duplicates ${id} at ${at}/targets/${first}` })
+    })
+  })
+  return new Set(names.keys())
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
+
+function checkListeners (listeners: unknown[], groups: Set<string>, out: Problem[]): void {
+  const names = new Map<string, number>()
+  const bound: Array<{ host: string, port: number, index: number }> = []
+  listeners.forEach((l, i) => {
+    const listener = rec(l)
+    const at = `/listeners/${i}`
+    const name = str(listener.name)
+    if (name !== undefined) {
+      const first = names.get(name)
+      if (first === undefined) names.set(name, i)
+      else out.push({ path: `${at}/name`, message: `duplicates the name of /listeners/${first}` })
+    }
+    // Port 0 is "any free port": two such listeners never collide. A wildcard host overlaps every host.
+    const host = str(listener.host)?.toLowerCase()
+    const port = listener.port
+    if (host !== undefined && typeof port === 'number' && port !== 0) {
+      const clash = bound.find((b) => b.port === port && (b.host === host || WILDCARD_HOSTS.has(b.host) || WILDCARD_HOSTS.has(host)))
+      if (clash !== undefined) out.push({ path: `${at}/port`, message: `${host}:${port} overlaps /listeners/${clash.index} (${clash.host}:${port})` })
+      else bound.push({ host, port, index: i })
+    }
+    checkRules(list(listener.rules), `${at}/rules`, groups, out)
+    if (listener.defaultAction !== undefined) checkAction(rec(listener.defaultAction), `${at}/defaultAction`, groups, out)
+  })
+}
+
+function checkRules (rules: unknown[], at: string, groups: Set<string>, out: Problem[]): void {
+  const priorities = new Map<unknown, number>()
+  const names = new Map<string, number>()
+  rules.forEach((r, j) => {
+    const rule = rec(r)
+    if (typeof rule.priority === 'number') {
+      const first = priorities.get(rule.priority)
+      if (first === undefined) priorities.set(rule.priority, j)
+      else out.push({ path: `${at}/${j}/priority`, message: `duplicates the priority of ${at}/${first}` })
+    }
+    const name = str(rule.name)
+    if (name !== undefined) {
+      const first = names.get(name)
+      if (first === undefined) names.set(name, j)
+      else out.push({ path: `${at}/${j}/name`, message: `duplicates the name of ${at}/${first}` })
+    }
+    checkConditions(rec(rule.conditions), `${at}/${j}/conditions`, out)
+    if (rule.action !== undefined) checkAction(rec(rule.action), `${at}/${j}/action`, groups, out)
+  })
+}
+
+function checkConditions (c: Loose, at: string, out: Problem[]): void {
+  list(c.pathRegex).forEach((src, k) => {
+    if (typeof src !== 'string') return
+    try {
+      new RegExp(src)
+    } catch (err) {
+      out.push({ path: `${at}/pathRegex/${k}`, message: `is not a valid regular expression: ${(err as Error).message}` })
+    }
+  })
+  list(c.sourceIp).forEach((cidr, k) => {
+    if (typeof cidr === 'string' && parseCidr(cidr) === null) {
+      out.push({ path: `${at}/sourceIp/${k}`, message: 'is not an IPv4 or IPv6 address or CIDR block' })
+    }
+  })
+}
+
+function checkAction (action: Loose, at: string, groups: Set<string>, out: Problem[]): void {
+  if (action.type === 'forward') {
+    const seen = new Set<string>()
+    let positive = false
+    list(action.targetGroups).forEach((g, k) => {
+      const ref = rec(g)
+      const name = str(ref.name)
+      if (ref.weight !== 0) positive = true
+      if (name === undefined) return
+      if (!groups.has(name)) out.push({ path: `${at}/targetGroups/${k}/name`, message: `names target group ${name}, which does not exist` })
+      if (seen.has(name)) out.push({ path: `${at}/targetGroups/${k}/name`, message: `names target group ${name} twice` })
+      seen.add(name)
+    })
+    if (!positive && list(action.targetGroups).length > 0) out.push({ path: `${at}/targetGroups`, message: 'at least one target group needs weight > 0' })
+  } else if (action.type === 'fixed-response') {
+    const s = action.statusCode
+    if (typeof s === 'number' && s >= 300 && s < 400) out.push({ path: `${at}/statusCode`, message: 'must be 2XX, 4XX or 5XX, as in ALB (use a redirect action for 3XX)' })
+  } else if (action.type === 'redirect') {
+    // ALB refuses a redirect that keeps every component: it would loop. Defaults are filled in by now.
+    const self = str(action.protocol)?.toLowerCase() === '#{protocol}' && action.host === '#{host}' &&
+      action.port === '#{port}' && action.path === '/#{path}' && action.query === '#{query}'
+    if (self) out.push({ path: at, message: 'redirects every request to its own URL (change at least one of protocol, host, port, path, query)' })
+  }
+}

@@ -1,0 +1,292 @@
+// The sidecar's config document (YAML or JSON) as JSON Schema, and the types FromSchema derives from it.
+//
+// Every default lives here: ajv runs with useDefaults, so validated data always carries them and FromSchema
+// (keepDefaultedPropertiesOptional: false) types defaulted properties as present. Checks JSON Schema cannot
+// express (cross references, uniqueness, regexes that compile, CIDRs that parse) live in compile.ts.
+// ALB references: rule-condition-types.html [S1], rule-action-types.html [S2], edit-target-group-attributes.html [S4].
+//
+// Each part is its own constant, embedded by value (no $ref): one FromSchema per exported alias keeps tsc well
+// away from "type instantiation is excessively deep", and ajv sees one self-contained document.
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
+
+/** kebab-case names for listeners and target groups: they appear in metrics labels and admin URLs. */
+const NAME = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const
+
+/** A DNS name, IPv4 or IPv6 address (unbracketed). IPv6 forms are checked further with net.isIP in compile.ts. */
+export const hostSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 253,
+  pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$',
+} as const satisfies JSONSchema
+
+const PORT = { type: 'integer', minimum: 1, maximum: 65535 } as const
+/** Seconds; fractions allowed (tests use short timeouts). */
+const seconds = <D extends number, M extends number>(def: D, max: M) =>
+  ({ type: 'number', exclusiveMinimum: 0, maximum: max, default: def }) as const
+
+// ---------------------------------------------------------------------------------------------- targets
+
+/** One target: the admin API's register body uses the same schema (admin.schema.ts). */
+export const targetSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['host', 'port'],
+  properties: {
+    host: hostSchema,
+    port: PORT,
+    /** Pilotfish extension: ALB has no per-target weight. 0 is not allowed: deregister instead. */
+    weight: { type: 'integer', minimum: 1, maximum: 1000, default: 1 },
+  },
+} as const satisfies JSONSchema
+export type TargetConfig = FromSchema<typeof targetSchema>
+
+export const hashOnSchema = {
+  type: 'object',
+  description: 'must be exactly one of {header: name}, {cookie: name} or {sourceIp: true}',
+  oneOf: [
+    { type: 'object', additionalProperties: false, required: ['header'], properties: { header: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' } } },
+    { type: 'object', additionalProperties: false, required: ['cookie'], properties: { cookie: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' } } },
+    { type: 'object', additionalProperties: false, required: ['sourceIp'], properties: { sourceIp: { const: true } } },
+  ],
+} as const satisfies JSONSchema
+export type HashOnConfig = FromSchema<typeof hashOnSchema>
+
+export const targetGroupSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: NAME,
+    algorithm: {
+      enum: ['round_robin', 'least_outstanding_requests', 'weighted_random', 'consistent_hash'],
+      default: 'round_robin',
+    },
+    /** Required iff algorithm is consistent_hash (checked in compile.ts). */
+    hashOn: hashOnSchema,
+    /** Targets can also be registered at run time through the admin API. */
+    targets: { type: 'array', items: targetSchema, default: [] },
+    connectTimeoutSeconds: seconds(5, 60),
+    /** Time to the first byte of the response head → 504. */
+    responseTimeoutSeconds: seconds(60, 4000),
+    /** Idle pooled connections close after this: below Node's 5 s server keep-alive default, so we close first. */
+    keepAliveTimeoutSeconds: seconds(4, 3600),
+    maxIdlePerTarget: { type: 'integer', minimum: 0, maximum: 10000, default: 64 },
+    /** ALB default 300 s, range 0–3600 [S4]. */
+    deregistrationDelaySeconds: { type: 'number', minimum: 0, maximum: 3600, default: 300 },
+    /** ALB: 0 (off) or 30–900 s [S4]. */
+    slowStartSeconds: {
+      type: 'integer',
+      default: 0,
+      description: 'must be 0 (off) or between 30 and 900',
+      anyOf: [{ const: 0 }, { minimum: 30, maximum: 900 }],
+    },
+    /** Owned by the health-check plugin, which validates it against its own schema. */
+    healthCheck: { type: 'object' },
+    /** Owned by the stickiness plugin, which validates it against its own schema. */
+    stickiness: { type: 'object' },
+  },
+} as const satisfies JSONSchema
+export type TargetGroupConfig = FromSchema<typeof targetGroupSchema>
+
+// ---------------------------------------------------------------------------------------------- actions
+
+/** ALB forward: 1–5 target groups, weights 0–999 [S2]. */
+export const forwardActionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'targetGroups'],
+  properties: {
+    type: { const: 'forward' },
+    targetGroups: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 5,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name: NAME, weight: { type: 'integer', minimum: 0, maximum: 999, default: 1 } },
+      },
+    },
+  },
+} as const satisfies JSONSchema
+export type ForwardActionConfig = FromSchema<typeof forwardActionSchema>
+
+/** ALB redirect: URI components reuse the request's through #{…} keywords; the defaults keep each one [S2]. */
+export const redirectActionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'redirect' },
+    /** ALB offers 301 and 302; 307 and 308 keep the method and body. */
+    statusCode: { enum: [301, 302, 307, 308], default: 301 },
+    protocol: { type: 'string', pattern: '^(?:[Hh][Tt][Tt][Pp][Ss]?|#\\{protocol\\})$', default: '#{protocol}' },
+    host: { type: 'string', minLength: 1, maxLength: 128, default: '#{host}' },
+    port: {
+      default: '#{port}',
+      description: 'must be a port number (1-65535) or "#{port}"',
+      anyOf: [PORT, { type: 'string', pattern: '^(?:#\\{port\\}|[1-9][0-9]{0,4})$' }],
+    },
+    /** Must start with "/"; #{path} is the original path without its leading "/". */
+    path: { type: 'string', pattern: '^/', maxLength: 128, default: '/#{path}' },
+    /** Without the leading "?"; #{query} is the original query. */
+    query: { type: 'string', maxLength: 128, default: '#{query}' },
+  },
+} as const satisfies JSONSchema
+export type RedirectActionConfig = FromSchema<typeof redirectActionSchema>
+
+/** ALB fixed-response: the content types and the 1024-character body limit are ALB's [S2]. */
+export const fixedResponseActionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'statusCode'],
+  properties: {
+    type: { const: 'fixed-response' },
+    /** 3XX is rejected in compile.ts, as ALB does (a redirect needs a Location: use the redirect action). */
+    statusCode: { type: 'integer', minimum: 200, maximum: 599 },
+    contentType: {
+      enum: ['text/plain', 'text/css', 'text/html', 'application/javascript', 'application/json'],
+      default: 'text/plain',
+    },
+    body: { type: 'string', maxLength: 1024, default: '' },
+  },
+} as const satisfies JSONSchema
+export type FixedResponseActionConfig = FromSchema<typeof fixedResponseActionSchema>
+
+/**
+ * One of the three actions, chosen by `type`. ajv's `discriminator` keyword (JSON Schema has none; OpenAPI's)
+ * is what lets useDefaults fill defaults inside a oneOf branch and report only the chosen branch's errors.
+ * json-schema-to-ts's JSONSchema type does not list the keyword, so this constant is not `satisfies JSONSchema`
+ * itself; each branch is, and the listener schema that embeds it is.
+ */
+export const actionSchema = {
+  type: 'object',
+  discriminator: { propertyName: 'type' },
+  oneOf: [forwardActionSchema, redirectActionSchema, fixedResponseActionSchema],
+} as const
+export type ActionConfig = FromSchema<typeof actionSchema>
+
+// ---------------------------------------------------------------------------------------------- rules
+
+/** ALB allows 5 values per condition here (and ≤128 characters each) [S1]. */
+const values = <S extends JSONSchema>(item: S) => ({ type: 'array', minItems: 1, maxItems: 5, items: item }) as const
+/** ALB path-pattern characters, plus * and ? wildcards; case-sensitive [S1]. */
+const PATH_PATTERN = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.$/~"\'@:+&*?%=-]+$' } as const
+/** ALB host-header characters, plus * and ? wildcards; matched case-insensitively, port ignored [S1]. */
+const HOST_PATTERN = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9.*?-]+$' } as const
+const VALUE = { type: 'string', minLength: 1, maxLength: 128 } as const
+
+export const conditionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    path: values(PATH_PATTERN),
+    /** JS RegExp source, no flags; tested against the raw path (checked to compile in compile.ts). */
+    pathRegex: values({ type: 'string', minLength: 1, maxLength: 128 }),
+    /** ALB: A–Z, "-" and "_", exact and case-sensitive [S1]. */
+    method: values({ type: 'string', pattern: '^[A-Z_-]{1,40}$' }),
+    host: values(HOST_PATTERN),
+    /** Each named header is a condition of its own (AND); its values are alternatives (OR). */
+    headers: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 5,
+      propertyNames: { pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,40}$' },
+      additionalProperties: values(VALUE),
+    },
+    /** Pairs are alternatives (OR); a pair without key matches any key. */
+    query: values({
+      type: 'object',
+      additionalProperties: false,
+      required: ['value'],
+      properties: { key: VALUE, value: VALUE },
+    }),
+    /** CIDRs, IPv4 or IPv6; a plain address is /32 or /128 (checked to parse in compile.ts). */
+    sourceIp: values({ type: 'string', minLength: 2, maxLength: 64 }),
+  },
+} as const satisfies JSONSchema
+export type ConditionsConfig = FromSchema<typeof conditionsSchema>
+
+export const ruleSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['priority', 'conditions', 'action'],
+  properties: {
+    /** For metrics and logs; defaults to `priority-<n>` when absent. */
+    name: NAME,
+    /** ALB: 1–50000, unique per listener, lowest first [S1]. */
+    priority: { type: 'integer', minimum: 1, maximum: 50000 },
+    conditions: conditionsSchema,
+    action: actionSchema,
+  },
+} as const satisfies JSONSchema
+export type RuleConfig = FromSchema<typeof ruleSchema>
+
+// ---------------------------------------------------------------------------------------------- listeners
+
+export const listenerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'port', 'defaultAction'],
+  properties: {
+    name: NAME,
+    host: { ...hostSchema, default: '0.0.0.0' },
+    /** 0 binds any free port (tests). */
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    /** Listener kinds beyond http (https, tcp, udp) come from plugins; each adds its value here. */
+    protocol: { enum: ['http'], default: 'http' },
+    /** ALB connection idle timeout: default 60, 1–4000 s. */
+    idleTimeoutSeconds: seconds(60, 4000),
+    /** The whole request head must arrive within this (slow-loris). */
+    headerTimeoutSeconds: seconds(10, 300),
+    /** Longest idle gap while reading a request body. */
+    bodyTimeoutSeconds: seconds(30, 4000),
+    /** A request head larger than this gets 431. */
+    maxHeadBytes: { type: 'integer', minimum: 1024, maximum: 1048576, default: 16384 },
+    /** More header fields than this gets 431. */
+    maxHeaderCount: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    /** ALB routing.http.xff_header_processing.mode [S9]. */
+    xForwardedFor: { enum: ['append', 'preserve', 'remove'], default: 'append' },
+    /** ALB routing.http.xff_client_port.enabled: append "ip:port" rather than "ip". */
+    xForwardedClientPort: { type: 'boolean', default: false },
+    /** ALB routing.http.preserve_host_header.enabled; false sends Host = target host:port. */
+    preserveHost: { type: 'boolean', default: true },
+    /** One JSON line per request on this listener (ALB access logs are off by default). */
+    accessLog: { type: 'boolean', default: false },
+    rules: { type: 'array', items: ruleSchema, default: [] },
+    defaultAction: actionSchema,
+  },
+} as const satisfies JSONSchema
+export type ListenerConfig = FromSchema<typeof listenerSchema>
+
+// ---------------------------------------------------------------------------------------------- admin, root
+
+export const adminSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: { ...hostSchema, default: '127.0.0.1' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 9901 },
+    /** Bearer token for the admin API; required when host is not loopback (compile.ts). */
+    token: { type: 'string', minLength: 1 },
+  },
+} as const satisfies JSONSchema
+export type AdminConfig = FromSchema<typeof adminSchema>
+
+export const sidecarSchema = {
+  $id: 'pilotfish/sidecar/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['listeners'],
+  properties: {
+    admin: { ...adminSchema, default: {} },
+    listeners: { type: 'array', minItems: 1, items: listenerSchema },
+    targetGroups: { type: 'array', items: targetGroupSchema, default: [] },
+  },
+} as const satisfies JSONSchema
+
+/** The validated config: what validateConfig (compile.ts) returns, every default filled in. */
+export type SidecarConfig = FromSchema<typeof sidecarSchema>

@@ -1,0 +1,119 @@
+// The admin API (fastify): status, config, target groups, metrics. Loopback by default; bearer token when set.
+import { timingSafeEqual } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { PilotfishError } from '../../core/errors.ts'
+import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
+import type { ControlPlane } from '../control-plane/control-plane.ts'
+import { version } from '../version.ts'
+
+function sendError (reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof PilotfishError) {
+    const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' ? 404
+      : err.code === 'PF_ERR_TARGET_EXISTS' ? 409
+        : err.code === 'PF_ERR_SHARD_FAILED' ? 500 : 400
+    return reply.code(status).send({ code: err.code, message: err.message, problems: err.problems })
+  }
+  return reply.code(500).send({ code: 'PF_ERR_INTERNAL', message: (err as Error).message })
+}
+
+/** Splits "host:port" or "[v6]:port" from the DELETE path. */
+function parseTargetId (id: string): { host: string, port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(id)
+  if (m === null) return null
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) }
+}
+
+function tokenMatches (header: string | undefined, token: string): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false
+  const given = Buffer.from(header.slice(7))
+  const want = Buffer.from(token)
+  return given.length === want.length && timingSafeEqual(given, want)
+}
+
+export function buildAdmin (cp: ControlPlane, token: string | undefined): FastifyInstance {
+  // The body limit leaves room for large configs; the schema still bounds every field.
+  // ajv as the config validator runs it: extra fields are errors, not silently dropped; types are not coerced.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 4 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
+  })
+
+  if (token !== undefined && token !== '') {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!tokenMatches(req.headers.authorization, token)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'PF_ERR_ADMIN_UNAUTHORIZED', message: 'a valid bearer token is required' })
+      }
+    })
+  }
+
+  app.get('/v1/status', async () => ({
+    version,
+    configVersion: cp.version,
+    shards: cp.shards.size,
+    uptimeSeconds: Math.round((Date.now() - cp.startedAt) / 1000),
+    listeners: cp.config.listeners.map((l) => ({ name: l.name, host: l.host, port: cp.ports[l.name] ?? l.port, protocol: l.protocol })),
+  }))
+
+  app.get('/v1/config', async () => cp.config)
+
+  app.put('/v1/config', async (req, reply) => {
+    try {
+      await cp.applyConfig(req.body)
+      return { configVersion: cp.version }
+    } catch (err) {
+      return sendError(reply, err)
+    }
+  })
+
+  app.get('/v1/target-groups', async () => ({ targetGroups: await cp.targetGroups() }))
+
+  app.get<{ Params: { name: string } }>('/v1/target-groups/:name', async (req, reply) => {
+    const g = (await cp.targetGroups()).find((x) => x.name === req.params.name)
+    if (g === undefined) return sendError(reply, new PilotfishError('PF_ERR_TARGET_GROUP_UNKNOWN', [req.params.name]))
+    return g
+  })
+
+  app.post<{ Params: { name: string }, Body: RegisterTarget }>('/v1/target-groups/:name/targets',
+    { schema: { body: registerTargetSchema } },
+    async (req, reply) => {
+      try {
+        await cp.registerTarget(req.params.name, req.body.host, req.body.port, req.body.weight)
+        return reply.code(201).send({ configVersion: cp.version })
+      } catch (err) {
+        return sendError(reply, err)
+      }
+    })
+
+  app.delete<{ Params: { name: string, target: string } }>('/v1/target-groups/:name/targets/:target', async (req, reply) => {
+    const t = parseTargetId(req.params.target)
+    if (t === null) {
+      return reply.code(400).send({ code: 'PF_ERR_CONFIG_INVALID', message: 'target must be host:port or [ipv6]:port', problems: [{ path: '/target', message: 'must be host:port' }] })
+    }
+    try {
+      await cp.deregisterTarget(req.params.name, t.host, t.port)
+      return { configVersion: cp.version }
+    } catch (err) {
+      return sendError(reply, err)
+    }
+  })
+
+  app.get('/metrics', async (_req, reply) => {
+    const m = await cp.metrics()
+    return reply.header('content-type', m.contentType).send(m.body)
+  })
+
+  // Validation failures from fastify's schema checks get the same shape as config errors.
+  app.setErrorHandler((err: { validation?: Array<{ instancePath: string, message?: string, params?: Record<string, unknown> }>, message: string, statusCode?: number }, _req, reply) => {
+    if (err.validation !== undefined) {
+      const problems = err.validation.map((v) => ({
+        path: v.instancePath + (typeof v.params?.missingProperty === 'string' ? `/${v.params.missingProperty}` : typeof v.params?.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : ''),
+        message: v.message ?? 'is invalid',
+      }))
+      return reply.code(400).send({ code: 'PF_ERR_CONFIG_INVALID', message: `body is invalid at ${problems[0]?.path || '/'}: ${problems[0]?.message}`, problems })
+    }
+    return reply.code(err.statusCode ?? 500).send({ code: 'PF_ERR_INTERNAL', message: err.message })
+  })
+
+  return app
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// The pilotfish command: run a config, proxy in one line, or validate a config file.
+import { parseArgs } from 'node:util'
+import { PilotfishError } from '../core/errors.ts'
+import { defaultConfigPath, loadConfigFile } from './control-plane/config-load.ts'
+import { validateConfig } from '../schemas/compile.ts'
+import { startSidecar, stopOnSignals } from './main.ts'
+import { version } from './version.ts'
+import { parseAddress, proxyConfig } from './proxy-config.ts'
+
+const usage = `pilotfish ${version}: a service-mesh sidecar and L7 load balancer
+
+Usage:
+  pilotfish run [--config FILE] [--shards N]
+      Runs a configuration (YAML or JSON). Without --config: the built-in default
+      (listens on 0.0.0.0:8080, forwards to the app on 127.0.0.1:3000, answers GET /pilotfish/ping).
+  pilotfish proxy --from [HOST:]PORT --to HOST:PORT [--to HOST:PORT ...] [--algorithm NAME] [--shards N] [--access-log]
+      Proxies everything arriving on --from across the --to targets (round_robin unless --algorithm:
+      round_robin, least_outstanding_requests, weighted_random). Port alone means 127.0.0.1.
+  pilotfish validate FILE
+      Checks a configuration and prints every error with its JSON path; exits 1 if there is any.
+
+Options:
+  --shards N        data-plane threads (default: number of cores)
+  --admin HOST:PORT admin API address (default 127.0.0.1:9901; a token is required off loopback)
+  -h, --help        this text
+  -v, --version     the version
+`
+
+const out = (line: string): void => { process.stdout.write(line + '\n') }
+const err = (line: string): void => { process.stderr.write(line + '\n') }
+
+function printProblems (e: PilotfishError): void {
+  err(`pilotfish: ${e.message}`)
+  for (const p of e.problems) err(`  ${p.path || '/'}: ${p.message}`)
+}
+
+async function main (argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      shards: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string', multiple: true },
+      algorithm: { type: 'string', default: 'round_robin' },
+      admin: { type: 'string' },
+      'access-log': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  })
+  const command = positionals[0]
+  if (values.version === true) { out(version); return 0 }
+  if (values.help === true || command === undefined) { out(usage); return command === undefined && values.help !== true ? 2 : 0 }
+
+  if (command === 'validate') {
+    const file = positionals[1] ?? values.config
+    if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
+    await loadConfigFile(file)
+    out(`pilotfish: ${file} is valid`)
+    return 0
+  }
+
+  let config
+  if (command === 'run') config = await loadConfigFile(values.config ?? defaultConfigPath)
+  else if (command === 'proxy') {
+    if (values.from === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['proxy needs --from [HOST:]PORT'])
+    config = validateConfig(proxyConfig(values.from, values.to ?? [], values.algorithm, values['access-log']))
+  } else throw new PilotfishError('PF_ERR_CLI_USAGE', [`unknown command "${command}" (run, proxy, validate)`])
+
+  if (values.admin !== undefined) {
+    const a = parseAddress(values.admin, '127.0.0.1')
+    config.admin.host = a.host
+    config.admin.port = a.port
+  }
+  const shards = values.shards === undefined ? undefined : Number(values.shards)
+  if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 256)) {
+    throw new PilotfishError('PF_ERR_CLI_USAGE', ['--shards must be a whole number from 1 to 256'])
+  }
+  const sidecar = await startSidecar(config, { shards })
+  const cp = sidecar.controlPlane
+  for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
+  err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
+  stopOnSignals(sidecar, err)
+  return -1 // keep running
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code
+}, (e: unknown) => {
+  if (e instanceof PilotfishError) printProblems(e)
+  else err(`pilotfish: ${(e as Error).message}`)
+  process.exitCode = 1
+})

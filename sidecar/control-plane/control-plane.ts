@@ -1,0 +1,218 @@
+// The control plane's state: the running config, its version, draining targets, and how changes reach shards.
+import net from 'node:net'
+import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
+import { PilotfishError } from '../../core/errors.ts'
+import { buildSnapshot, EndpointRegistry, type DrainingTarget, type SnapshotMessage } from '../../core/snapshot.ts'
+import { endpointId } from '../../core/forwarder/target-pool.ts'
+import type { RequestObserver } from '../../core/runtime.ts'
+import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
+import { validateConfig } from '../../schemas/compile.ts'
+import { ShardPool } from './shards.ts'
+
+interface Draining extends DrainingTarget { until: number }
+
+const nullObserver: RequestObserver = { onRequestEnd () {}, onRejected () {} }
+
+/** A free port on host, for listeners configured with port 0: resolved once so every shard binds the same. */
+async function freePort (host: string): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ host, port: 0 }, resolve))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+export interface TargetView { id: string, host: string, port: number, weight: number, state: 'registered' | 'draining', inFlight: number }
+
+export class ControlPlane {
+  readonly shards: ShardPool
+  config: SidecarConfig
+  version = 0
+  readonly startedAt = Date.now()
+  #draining: Draining[] = []
+  #ports: Record<string, number> = {}
+  #queue: Promise<unknown> = Promise.resolve()
+  #sweeper: NodeJS.Timeout | null = null
+
+  private constructor (config: SidecarConfig, shards: ShardPool) {
+    this.config = config
+    this.shards = shards
+  }
+
+  static async start (config: SidecarConfig, shardCount: number): Promise<ControlPlane> {
+    const shards = new ShardPool(shardCount)
+    await shards.start()
+    const cp = new ControlPlane(config, shards)
+    try {
+      await cp.#publish(config)
+    } catch (err) {
+      await shards.stop(0)
+      throw err
+    }
+    return cp
+  }
+
+  /** Listener name → bound port. */
+  get ports (): Readonly<Record<string, number>> { return this.#ports }
+
+  /** Runs changes one at a time, in the order they were asked for. */
+  #serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => {})
+    return run
+  }
+
+  async #resolvePorts (config: SidecarConfig): Promise<Record<string, number>> {
+    const ports: Record<string, number> = {}
+    for (const l of config.listeners) {
+      const prev = this.config.listeners.find((p) => p.name === l.name)
+      const reuse = l.port === 0 && prev !== undefined && prev.port === 0 && prev.host === l.host && this.#ports[l.name] !== undefined
+      ports[l.name] = l.port !== 0 ? l.port : reuse ? this.#ports[l.name]! : await freePort(l.host)
+    }
+    return ports
+  }
+
+  /**
+   * Compiles locally first (so a config that cannot compile never reaches a shard), then publishes to every
+   * shard; if any shard cannot apply it, all go back to the running snapshot and nothing changes.
+   */
+  async #publish (config: SidecarConfig, draining: Draining[] = this.#draining): Promise<void> {
+    const msg: SnapshotMessage = { version: this.version + 1, config, draining, ports: await this.#resolvePorts(config) }
+    buildSnapshot(msg, new EndpointRegistry(), nullObserver)
+    try {
+      await this.shards.publish(msg)
+    } catch (err) {
+      this.version = msg.version
+      if (this.version > 1) {
+        const back = { version: ++this.version, config: this.config, draining: this.#draining, ports: this.#ports }
+        await this.shards.publish(back).catch(() => {})
+      }
+      throw err
+    }
+    this.version = msg.version
+    this.config = config
+    this.#draining = draining
+    this.#ports = msg.ports
+  }
+
+  /** Validates a whole config and applies it to every shard, or throws with every problem and changes nothing. */
+  applyConfig (data: unknown): Promise<void> {
+    return this.#serial(async () => {
+      const config = validateConfig(structuredClone(data))
+      await this.#publish(config)
+    })
+  }
+
+  #group (name: string): SidecarConfig['targetGroups'][number] {
+    const g = this.config.targetGroups.find((x) => x.name === name)
+    if (g === undefined) throw new PilotfishError('PF_ERR_TARGET_GROUP_UNKNOWN', [name])
+    return g
+  }
+
+  registerTarget (groupName: string, host: string, port: number, weight: number): Promise<void> {
+    return this.#serial(async () => {
+      const g = this.#group(groupName)
+      if (g.targets.some((t) => t.host === host && t.port === port)) {
+        throw new PilotfishError('PF_ERR_TARGET_EXISTS', [endpointId(host, port), groupName])
+      }
+      const next = structuredClone(this.config)
+      next.targetGroups.find((x) => x.name === groupName)!.targets.push({ host, port, weight })
+      await this.#publish(validateConfig(next), this.#draining.filter((d) => !(d.group === groupName && d.host === host && d.port === port)))
+    })
+  }
+
+  /**
+   * Deregisters a target: it stops getting new requests at once, keeps its in-flight ones, and leaves the
+   * group when they are done or the group's deregistration delay is over (ALB semantics).
+   */
+  deregisterTarget (groupName: string, host: string, port: number): Promise<void> {
+    return this.#serial(async () => {
+      const g = this.#group(groupName)
+      const t = g.targets.find((x) => x.host === host && x.port === port)
+      if (t === undefined) throw new PilotfishError('PF_ERR_TARGET_UNKNOWN', [endpointId(host, port), groupName])
+      const next = structuredClone(this.config)
+      const ng = next.targetGroups.find((x) => x.name === groupName)!
+      ng.targets = ng.targets.filter((x) => !(x.host === host && x.port === port))
+      const draining = g.deregistrationDelaySeconds > 0
+        ? [...this.#draining, { group: groupName, host, port, weight: t.weight, until: Date.now() + g.deregistrationDelaySeconds * 1000 }]
+        : this.#draining
+      await this.#publish(next, draining)
+      this.#startSweeper()
+    })
+  }
+
+  #startSweeper (): void {
+    if (this.#sweeper !== null || this.#draining.length === 0) return
+    this.#sweeper = setInterval(() => { void this.#sweep() }, 250)
+    this.#sweeper.unref()
+  }
+
+  /** Ends draining for targets that are idle in every shard or whose delay is over. */
+  async #sweep (): Promise<void> {
+    const inFlight = await this.#inFlightByEndpoint()
+    await this.#serial(async () => {
+      const now = Date.now()
+      const keep = this.#draining.filter((d) => d.until > now && (inFlight.get(endpointId(d.host, d.port)) ?? 0) > 0)
+      if (keep.length !== this.#draining.length) await this.#publish(this.config, keep)
+      if (this.#draining.length === 0 && this.#sweeper !== null) {
+        clearInterval(this.#sweeper)
+        this.#sweeper = null
+      }
+    })
+  }
+
+  async #inFlightByEndpoint (): Promise<Map<string, number>> {
+    const m = new Map<string, number>()
+    for (const s of await this.shards.stats()) {
+      for (const e of s.endpoints) m.set(e.id, (m.get(e.id) ?? 0) + e.inFlight)
+    }
+    return m
+  }
+
+  async targetGroups (): Promise<Array<{ name: string, algorithm: string, targets: TargetView[] }>> {
+    const inFlight = await this.#inFlightByEndpoint()
+    return this.config.targetGroups.map((g) => {
+      const view = (host: string, port: number, weight: number, state: TargetView['state']): TargetView => {
+        const id = endpointId(host, port)
+        return { id, host, port, weight, state, inFlight: inFlight.get(id) ?? 0 }
+      }
+      return {
+        name: g.name,
+        algorithm: g.algorithm,
+        targets: [
+          ...g.targets.map((t) => view(t.host, t.port, t.weight, 'registered')),
+          ...this.#draining.filter((d) => d.group === g.name).map((d) => view(d.host, d.port, d.weight, 'draining')),
+        ],
+      }
+    })
+  }
+
+  /** Prometheus text: every shard's counters and histograms merged, plus gauges read at scrape time. */
+  async metrics (): Promise<{ contentType: string, body: string }> {
+    const stats = await this.shards.stats()
+    const merged = AggregatorRegistry.aggregate(stats.map((s) => s.metrics) as Parameters<typeof AggregatorRegistry.aggregate>[0])
+    const local = new Registry()
+    const registers = [local]
+    const inFlight = new Gauge({ name: 'pilotfish_requests_in_flight', help: 'Requests in progress, by listener', labelNames: ['listener'], registers })
+    const conns = new Gauge({ name: 'pilotfish_connections', help: 'Open client connections, by listener', labelNames: ['listener'], registers })
+    const targetInFlight = new Gauge({ name: 'pilotfish_target_in_flight', help: 'Requests in progress, by target', labelNames: ['target'], registers })
+    const version = new Gauge({ name: 'pilotfish_config_version', help: 'Version of the running config', registers })
+    const shards = new Gauge({ name: 'pilotfish_shards', help: 'Data-plane shard threads', registers })
+    for (const s of stats) {
+      for (const l of s.listeners) {
+        inFlight.labels(l.name).inc(l.inFlight)
+        conns.labels(l.name).inc(l.connections)
+      }
+      for (const e of s.endpoints) targetInFlight.labels(e.id).inc(e.inFlight)
+    }
+    version.set(this.version)
+    shards.set(this.shards.size)
+    const all = Registry.merge([merged, local])
+    return { contentType: all.contentType, body: await all.metrics() }
+  }
+
+  async stop (deadlineMs = 5000): Promise<void> {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper)
+    await this.shards.stop(deadlineMs)
+  }
+}

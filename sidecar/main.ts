@@ -1,0 +1,57 @@
+// Starts a sidecar: control plane, shards, admin API; stops it gracefully on SIGTERM / SIGINT.
+import type { FastifyInstance } from 'fastify'
+import { availableParallelism } from 'node:os'
+import { PilotfishError } from '../core/errors.ts'
+import type { SidecarConfig } from '../schemas/sidecar.schema.ts'
+import { ControlPlane } from './control-plane/control-plane.ts'
+import { buildAdmin } from './admin/server.ts'
+
+export interface Sidecar {
+  readonly controlPlane: ControlPlane
+  readonly admin: FastifyInstance
+  /** Where the admin API listens, e.g. "http://127.0.0.1:9901". */
+  readonly adminUrl: string
+  stop (deadlineMs?: number): Promise<void>
+}
+
+export function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+export async function startSidecar (config: SidecarConfig, opts: { shards?: number } = {}): Promise<Sidecar> {
+  const admin = config.admin
+  if (!isLoopback(admin.host) && (admin.token === undefined || admin.token === '')) {
+    throw new PilotfishError('PF_ERR_ADMIN_EXPOSED', [admin.host])
+  }
+  const cp = await ControlPlane.start(config, opts.shards ?? availableParallelism())
+  const app = buildAdmin(cp, admin.token)
+  let adminUrl: string
+  try {
+    adminUrl = await app.listen({ host: admin.host, port: admin.port })
+  } catch (err) {
+    await cp.stop(0)
+    throw err
+  }
+  return {
+    controlPlane: cp,
+    admin: app,
+    adminUrl,
+    async stop (deadlineMs = 10_000) {
+      await app.close()
+      await cp.stop(deadlineMs)
+    },
+  }
+}
+
+/** Stops on the first SIGTERM or SIGINT (finishing in-flight requests); a second one exits at once. */
+export function stopOnSignals (sidecar: Sidecar, log: (line: string) => void): void {
+  let stopping = false
+  const onSignal = (signal: string): void => {
+    if (stopping) process.exit(1)
+    stopping = true
+    log(`pilotfish: ${signal}, draining`)
+    sidecar.stop().then(() => process.exit(0), () => process.exit(1))
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+}

@@ -1,0 +1,17 @@
+// Messages between the control plane and its shards: plain data only (threads exchange data, never calls).
+import type { SnapshotMessage } from '../../core/snapshot.ts'
+
+export type ToShard =
+  | { type: 'snapshot', snapshot: SnapshotMessage }
+  | { type: 'stats', id: number }
+  | { type: 'drain', deadlineMs: number }
+
+export interface EndpointStats { id: string, inFlight: number, idle: number }
+export interface ListenerStats { name: string, port: number, connections: number, inFlight: number }
+
+export type FromShard =
+  | { type: 'ready' }
+  | { type: 'applied', version: number }
+  | { type: 'apply-failed', version: number, message: string }
+  | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[] }
+  | { type: 'drained' }

@@ -1,0 +1,24 @@
+// Turns finished requests into metrics (always) and access log lines (where the listener asks for them).
+import type { FinishedRequest, ListenerRuntime, RequestObserver } from '../../core/runtime.ts'
+import type { AccessLog } from './access-log.ts'
+import type { ShardMetrics } from './metrics.ts'
+
+export class ShardObserver implements RequestObserver {
+  readonly metrics: ShardMetrics
+  readonly log: AccessLog
+
+  constructor (metrics: ShardMetrics, log: AccessLog) {
+    this.metrics = metrics
+    this.log = log
+  }
+
+  onRequestEnd (r: FinishedRequest): void {
+    this.metrics.finished(r)
+    if (r.listener.settings.accessLog) this.log.request(r)
+  }
+
+  onRejected (listener: ListenerRuntime, clientIp: string, status: number, reason: string): void {
+    this.metrics.rejected(listener.name, status, reason)
+    if (listener.settings.accessLog) this.log.rejected(listener.name, clientIp, status, reason)
+  }
+}

@@ -1,0 +1,98 @@
+// A shard: one worker thread of the data plane. Binds every listener (reusePort) and runs the pipeline.
+import { parentPort, workerData } from 'node:worker_threads'
+import { buildSnapshot, EndpointRegistry, type Snapshot, type SnapshotMessage } from '../../core/snapshot.ts'
+import { HttpListener } from '../../core/listener/http-listener.ts'
+import { AccessLog } from './access-log.ts'
+import { ShardMetrics } from './metrics.ts'
+import { ShardObserver } from './observer.ts'
+import type { FromShard, ToShard } from './messages.ts'
+
+export class Shard {
+  readonly registry = new EndpointRegistry()
+  readonly metrics = new ShardMetrics()
+  readonly log = new AccessLog()
+  readonly observer = new ShardObserver(this.metrics, this.log)
+  #listeners = new Map<string, HttpListener>()
+  #snapshot: Snapshot | null = null
+
+  /**
+   * Applies a snapshot: new listeners are bound before anything changes, so a bind failure leaves the
+   * running snapshot in place; existing listeners swap their runtime between requests.
+   */
+  async apply (msg: SnapshotMessage): Promise<void> {
+    const snap = buildSnapshot(msg, this.registry, this.observer)
+    const bound = new Map<string, HttpListener>()
+    try {
+      for (const [name, l] of snap.listeners) {
+        const existing = this.#listeners.get(name)
+        if (existing !== undefined && existing.host === l.config.host && existing.port === l.port) continue
+        const listener = new HttpListener(l.runtime, l.config.host, l.port)
+        await listener.listen()
+        bound.set(name, listener)
+      }
+    } catch (err) {
+      await Promise.all([...bound.values()].map((l) => l.drain(0)))
+      this.registry.retainOnly(this.#snapshot?.endpointIds ?? new Set())
+      throw err
+    }
+    const retired: HttpListener[] = []
+    for (const [name, listener] of this.#listeners) {
+      const next = snap.listeners.get(name)
+      if (next === undefined || bound.has(name)) retired.push(listener)
+      else listener.runtime = next.runtime
+    }
+    for (const [name, listener] of bound) this.#listeners.set(name, listener)
+    for (const listener of retired) {
+      const name = listener.runtime.name
+      if (!snap.listeners.has(name)) this.#listeners.delete(name)
+      void listener.drain(listener.runtime.settings.idleTimeoutMs)
+    }
+    this.#snapshot = snap
+    this.registry.retainOnly(snap.endpointIds)
+  }
+
+  stats (id: number): FromShard {
+    const endpoints = []
+    for (const ep of this.registry.all()) endpoints.push({ id: ep.id, inFlight: ep.inFlight, idle: ep.pool.idleCount })
+    const listeners = []
+    for (const [name, l] of this.#listeners) {
+      listeners.push({ name, port: l.port, connections: l.connectionCount, inFlight: l.busyCount })
+    }
+    return { type: 'stats', id, metrics: [], endpoints, listeners }
+  }
+
+  async drain (deadlineMs: number): Promise<void> {
+    await Promise.all([...this.#listeners.values()].map((l) => l.drain(deadlineMs)))
+    this.registry.closeAll()
+    this.log.flush()
+  }
+}
+
+if (parentPort !== null && workerData?.pilotfishShard === true) {
+  const port = parentPort
+  const shard = new Shard()
+  const send = (m: FromShard): void => port.postMessage(m)
+  port.on('message', (m: ToShard) => {
+    switch (m.type) {
+      case 'snapshot':
+        shard.apply(m.snapshot).then(
+          () => send({ type: 'applied', version: m.snapshot.version }),
+          (err: Error) => send({ type: 'apply-failed', version: m.snapshot.version, message: err.message }),
+        )
+        return
+      case 'stats':
+        shard.metrics.registry.getMetricsAsJSON().then((metrics) => {
+          const s = shard.stats(m.id)
+          if (s.type === 'stats') s.metrics = metrics
+          send(s)
+        }, () => send(shard.stats(m.id)))
+        return
+      case 'drain':
+        shard.drain(m.deadlineMs).then(() => {
+          send({ type: 'drained' })
+          port.close()
+        }, () => port.close())
+    }
+  })
+  send({ type: 'ready' })
+}
