@@ -10,7 +10,7 @@ export const registerTargetSchema = {
   $id: 'pilotfish/admin/register-target/v1',
   ...targetSchema,
 } as const satisfies JSONSchema
-export type RegisterTargetBody = FromSchema<typeof registerTargetSchema>
+export type RegisterTarget = FromSchema<typeof registerTargetSchema>
 
 /** Route parameters naming a target group. */
 export const targetGroupParamsSchema = {

@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { PilotfishError, type ErrorCode, type Problem } from '../core/errors.ts'
 import { parseCidr, isLoopback } from '../core/rule/cidr.ts'
 import { sidecarSchema, type SidecarConfig } from './sidecar.schema.ts'
-import { registerTargetSchema, type RegisterTargetBody } from './admin.schema.ts'
+import { registerTargetSchema, type RegisterTarget } from './admin.schema.ts'
 
 /**
  * The process's Ajv. `discriminator` picks an action's oneOf branch by `type` (so defaults apply inside it and
@@ -79,13 +79,13 @@ function problemOf (e: ErrorObject, at: string): Problem {
       return { path: `${path}/${String(params.tag)}`, message: `must be one of ${types}` }
     }
     case 'pattern':
-      if (params.propertyName !== undefined) { // from propertyNames: the offending name, not its value
-        return { path: `${path}/${escapePointer(String(params.propertyName))}`, message: `is not a valid name (${e.message})` }
-      }
-      return { path, message: e.message ?? 'is invalid' }
     case 'oneOf':
     case 'anyOf':
-      return { path, message: parent?.description ?? e.message ?? 'is invalid' }
+    case 'minProperties': {
+      // These messages say little ("must match pattern …"); the schema's description says what is wanted.
+      const message = parent?.description ?? e.message ?? 'is invalid'
+      return e.propertyName === undefined ? { path, message } : { path: `${path}/${escapePointer(e.propertyName)}`, message }
+    }
     default:
       return { path, message: e.message ?? 'is invalid' }
   }
@@ -96,7 +96,7 @@ function problemOf (e: ErrorObject, at: string): Problem {
 const checkSidecar = compile<SidecarConfig>(sidecarSchema)
 
 /** Admin API: the body of "register a target". */
-export const parseRegisterTarget: Validator<RegisterTargetBody> = compile<RegisterTargetBody>(registerTargetSchema)
+export const parseRegisterTarget: Validator<RegisterTarget> = compile<RegisterTarget>(registerTargetSchema)
 
 /**
  * Validate a parsed config document: JSON Schema (filling every default) and then the semantic checks, all
@@ -260,5 +260,8 @@ function checkAction (action: Loose, at: string, groups: Set<string>, out: Probl
     const self = str(action.protocol)?.toLowerCase() === '#{protocol}' && action.host === '#{host}' &&
       action.port === '#{port}' && action.path === '/#{path}' && action.query === '#{query}'
     if (self) out.push({ path: at, message: 'redirects every request to its own URL (change at least one of protocol, host, port, path, query)' })
+    if (typeof action.port === 'string' && /^[0-9]+$/.test(action.port) && Number(action.port) > 65535) {
+      out.push({ path: `${at}/port`, message: 'must be <= 65535' })
+    }
   }
 }

@@ -10,13 +10,18 @@
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 
 /** kebab-case names for listeners and target groups: they appear in metrics labels and admin URLs. */
-const NAME = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const
+const NAME = {
+  type: 'string',
+  pattern: '^[a-z][a-z0-9-]{0,62}$',
+  description: 'must be 1-63 lower-case letters, digits or "-", starting with a letter',
+} as const
 
 /** A DNS name, IPv4 or IPv6 address (unbracketed). IPv6 forms are checked further with net.isIP in compile.ts. */
 export const hostSchema = {
   type: 'string',
   minLength: 1,
   maxLength: 253,
+  description: 'must be a host name, an IPv4 address or an IPv6 address (without brackets)',
   pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$',
 } as const satisfies JSONSchema
 
@@ -41,12 +46,18 @@ export const targetSchema = {
 } as const satisfies JSONSchema
 export type TargetConfig = FromSchema<typeof targetSchema>
 
+const HEADER_NAME = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,64}$',
+  description: 'must be an HTTP header name (RFC 9110 token)',
+} as const
+
 export const hashOnSchema = {
   type: 'object',
   description: 'must be exactly one of {header: name}, {cookie: name} or {sourceIp: true}',
   oneOf: [
-    { type: 'object', additionalProperties: false, required: ['header'], properties: { header: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' } } },
-    { type: 'object', additionalProperties: false, required: ['cookie'], properties: { cookie: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' } } },
+    { type: 'object', additionalProperties: false, required: ['header'], properties: { header: HEADER_NAME } },
+    { type: 'object', additionalProperties: false, required: ['cookie'], properties: { cookie: { ...HEADER_NAME, description: 'must be a cookie name (RFC 6265 token)' } } },
     { type: 'object', additionalProperties: false, required: ['sourceIp'], properties: { sourceIp: { const: true } } },
   ],
 } as const satisfies JSONSchema
@@ -122,7 +133,12 @@ export const redirectActionSchema = {
     type: { const: 'redirect' },
     /** ALB offers 301 and 302; 307 and 308 keep the method and body. */
     statusCode: { enum: [301, 302, 307, 308], default: 301 },
-    protocol: { type: 'string', pattern: '^(?:[Hh][Tt][Tt][Pp][Ss]?|#\\{protocol\\})$', default: '#{protocol}' },
+    protocol: {
+      type: 'string',
+      pattern: '^(?:[Hh][Tt][Tt][Pp][Ss]?|#\\{protocol\\})$',
+      description: 'must be HTTP, HTTPS or #{protocol} (any case)',
+      default: '#{protocol}',
+    },
     host: { type: 'string', minLength: 1, maxLength: 128, default: '#{host}' },
     port: {
       default: '#{port}',
@@ -130,7 +146,7 @@ export const redirectActionSchema = {
       anyOf: [PORT, { type: 'string', pattern: '^(?:#\\{port\\}|[1-9][0-9]{0,4})$' }],
     },
     /** Must start with "/"; #{path} is the original path without its leading "/". */
-    path: { type: 'string', pattern: '^/', maxLength: 128, default: '/#{path}' },
+    path: { type: 'string', pattern: '^/', description: 'must start with "/"', maxLength: 128, default: '/#{path}' },
     /** Without the leading "?"; #{query} is the original query. */
     query: { type: 'string', maxLength: 128, default: '#{query}' },
   },
@@ -171,30 +187,44 @@ export type ActionConfig = FromSchema<typeof actionSchema>
 // ---------------------------------------------------------------------------------------------- rules
 
 /** ALB allows 5 values per condition here (and ≤128 characters each) [S1]. */
-const values = <S extends JSONSchema>(item: S) => ({ type: 'array', minItems: 1, maxItems: 5, items: item }) as const
+const values = <const S extends JSONSchema>(item: S) => ({ type: 'array', minItems: 1, maxItems: 5, items: item }) as const
 /** ALB path-pattern characters, plus * and ? wildcards; case-sensitive [S1]. */
-const PATH_PATTERN = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.$/~"\'@:+&*?%=-]+$' } as const
+const PATH_PATTERN = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9_.$/~"\'@:+&*?%=-]+$',
+  description: 'may hold only letters, digits, the * and ? wildcards and _ - . $ / ~ " \' @ : + & % =',
+} as const
 /** ALB host-header characters, plus * and ? wildcards; matched case-insensitively, port ignored [S1]. */
-const HOST_PATTERN = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9.*?-]+$' } as const
+const HOST_PATTERN = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9.*?-]+$',
+  description: 'may hold only letters, digits, "-", "." and the * and ? wildcards (no port)',
+} as const
 const VALUE = { type: 'string', minLength: 1, maxLength: 128 } as const
 
 export const conditionsSchema = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
+  description: 'needs at least one condition (path, pathRegex, method, host, headers, query, sourceIp)',
   properties: {
     path: values(PATH_PATTERN),
     /** JS RegExp source, no flags; tested against the raw path (checked to compile in compile.ts). */
     pathRegex: values({ type: 'string', minLength: 1, maxLength: 128 }),
     /** ALB: A–Z, "-" and "_", exact and case-sensitive [S1]. */
-    method: values({ type: 'string', pattern: '^[A-Z_-]{1,40}$' }),
+    method: values({ type: 'string', pattern: '^[A-Z_-]{1,40}$', description: 'must be an upper-case method name (A-Z, "-", "_")' }),
     host: values(HOST_PATTERN),
     /** Each named header is a condition of its own (AND); its values are alternatives (OR). */
     headers: {
       type: 'object',
       minProperties: 1,
       maxProperties: 5,
-      propertyNames: { pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,40}$' },
+      description: 'needs at least one header name',
+      propertyNames: HEADER_NAME,
       additionalProperties: values(VALUE),
     },
     /** Pairs are alternatives (OR); a pair without key matches any key. */

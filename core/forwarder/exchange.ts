@@ -211,7 +211,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
         return
       }
       if (end === -2) return this.#badResponse('target-bare-lf')
-      const res = parseResponseHead(buf.latin1Slice(0, end), this.listener.settings)
+      const res = parseResponseHead(buf.toString('latin1', 0, end), this.listener.settings)
       if (res instanceof HttpError) return this.#badResponse(res.reason)
       this.#resHead = null
       const status = res.status

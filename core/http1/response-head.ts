@@ -3,8 +3,8 @@
 // A response we cannot frame one way only is a 502 and the target connection is closed, never reused
 // (DATA-PLANE.md): a second reading of its body would be read as the next response on that connection.
 import {
-  BodyKind, CL_INVALID, CL_MISMATCH, HttpError, RESPONSE_FIELD_ERRORS as E,
-  addConnectionOptions, foldContentLength, hasOption, isChunkedOnly, isFieldChar, parseFieldLines,
+  BodyKind, CL_INVALID, CL_MISMATCH, FIELD_LINES, HttpError, RESPONSE_FIELD_ERRORS as E,
+  addConnectionOptions, foldContentLength, hasOption, isChunkedOnly, isFieldChar, parseFieldLines, splitFieldLines,
 } from './head.ts'
 import type { Limits } from './head.ts'
 
@@ -25,15 +25,33 @@ export interface ResponseHead {
 
 export const E_BAD_STATUS_LINE = new HttpError(502, 'bad-status-line')
 export const E_BAD_STATUS = new HttpError(502, 'bad-status')
+export const E_MALFORMED_HEAD = new HttpError(502, 'malformed-head') // the two grammars disagree: a bug
 
 const SP = 32
 const CR = 13
 const LF = 10
 
+/** Every well-formed response head matches, in one linear pass (see head.ts on FIELD_LINES). RFC 9112 §4:
+ * status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF, reason-phrase = 1*( HTAB / SP / VCHAR /
+ * obs-text ); a missing SP before an empty reason is accepted too, as §4 asks clients to, since it reads one way. */
+const RESPONSE_HEAD = new RegExp(`^HTTP/1\\.[01] [1-5][0-9][0-9](?: [\\t\\x20-\\x7e\\x80-\\xff]*)?\\r\\n${FIELD_LINES}`)
+
 /** `head` ends with CRLFCRLF (findHeadEnd). */
 export function parseResponseHead (head: string, limits: Limits): ResponseHead | HttpError {
-  // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF (RFC 9112 §4). A missing SP before an
-  // empty reason is accepted too: §4 asks clients to tolerate it, and it cannot be read two ways.
+  if (!RESPONSE_HEAD.test(head)) return refuse(head, limits)
+  const eol = head.indexOf('\r', 12)
+  const rawNames: string[] = []
+  const names: string[] = []
+  const values: string[] = []
+  const err = splitFieldLines(head, eol + 2, limits.maxHeaderCount, E, rawNames, names, values)
+  if (err !== null) return err
+  const status = (head.charCodeAt(9) - 0x30) * 100 + (head.charCodeAt(10) - 0x30) * 10 + head.charCodeAt(11) - 0x30
+  const reason = eol > 13 ? head.slice(13, eol) : ''
+  return interpret(status, reason, head.charCodeAt(7) - 0x30, rawNames, names, values)
+}
+
+/** Walks a head the expression refused to say why; see request-head.ts. */
+function refuse (head: string, limits: Limits): HttpError {
   if (!head.startsWith('HTTP/1.', 0)) return E_BAD_STATUS_LINE
   const m = head.charCodeAt(7)
   if ((m !== 0x30 && m !== 0x31) || head.charCodeAt(8) !== SP) return E_BAD_STATUS_LINE
@@ -42,22 +60,14 @@ export function parseResponseHead (head: string, limits: Limits): ResponseHead |
   if (!(status >= 100 && status <= 599)) return E_BAD_STATUS
   let i = 12
   let c = head.charCodeAt(i)
-  let reason = ''
   if (c === SP) {
-    const r0 = ++i
-    while (isFieldChar(c = head.charCodeAt(i))) i++ // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
-    reason = head.slice(r0, i)
+    do c = head.charCodeAt(++i)
+    while (isFieldChar(c))
   }
   if (c === LF) return E.bareLf
   if (c !== CR) return E_BAD_STATUS_LINE
   if (head.charCodeAt(i + 1) !== LF) return E.bareCr
-
-  const rawNames: string[] = []
-  const names: string[] = []
-  const values: string[] = []
-  const err = parseFieldLines(head, i + 2, limits.maxHeaderCount, E, rawNames, names, values)
-  if (err !== null) return err
-  return interpret(status, reason, m - 0x30, rawNames, names, values)
+  return parseFieldLines(head, i + 2, limits.maxHeaderCount, E, [], [], []) ?? E_MALFORMED_HEAD
 }
 
 function digit (s: string, i: number): number {
@@ -68,7 +78,7 @@ function digit (s: string, i: number): number {
 function interpret (
   status: number, reason: string, minor: number, rawNames: string[], names: string[], values: string[],
 ): ResponseHead | HttpError {
-  let cl = -1
+  let cl = '' // Content-Length digits
   let te = 0
   let teChunked = true
   const connection: string[] = []
@@ -84,12 +94,12 @@ function interpret (
       case 'connection': addConnectionOptions(v, connection); break
     }
   }
-  let bodyKind: BodyKind = cl === -1 ? BodyKind.Close : BodyKind.Length // RFC 9112 §6.3 rules 5-8
+  let bodyKind: BodyKind = cl === '' ? BodyKind.Close : BodyKind.Length // RFC 9112 §6.3 rules 5-8
   if (te > 0) {
     // RFC 9112 §6.1: a 1.0 message with TE has faulty framing; TE with CL "ought to be handled as an error";
     // a final coding other than chunked would mean read-until-close (§6.3 rule 4), which we do not trust either
     if (minor === 0) return E.teOnHttp10
-    if (cl !== -1) return E.teAndCl
+    if (cl !== '') return E.teAndCl
     if (te > 1 || !teChunked) return E.unsupportedTe
     bodyKind = BodyKind.Chunked
   }
@@ -102,7 +112,7 @@ function interpret (
     rawNames,
     values,
     bodyKind,
-    contentLength: cl === -1 ? 0 : cl,
+    contentLength: cl === '' ? 0 : Number(cl),
     keepAlive: !close && bodyKind !== BodyKind.Close && (minor === 1 || hasOption(connection, 'keep-alive')),
     connection,
   }

@@ -151,7 +151,7 @@ export class ClientConnection implements ClientSide {
       }
       if (end === -2) return this.#reject(400, 'bare-lf')
       if (end - start > settings.maxHeadBytes) return this.#reject(431, 'head-too-large')
-      const head = parseRequestHead(buf.latin1Slice(start, end), settings)
+      const head = parseRequestHead(buf.toString('latin1', start, end), settings)
       if (head instanceof HttpError) return this.#reject(head.status, head.reason)
       this.#buf = end < buf.length ? buf.subarray(end) : null
       this.#startRequest(head)

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PilotfishError } from '../../core/errors.ts'
 import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
+import { validatorCompiler } from '../../schemas/compile.ts'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
 import { version } from '../version.ts'
 
@@ -32,12 +33,9 @@ function tokenMatches (header: string | undefined, token: string): boolean {
 
 export function buildAdmin (cp: ControlPlane, token: string | undefined): FastifyInstance {
   // The body limit leaves room for large configs; the schema still bounds every field.
-  // ajv as the config validator runs it: extra fields are errors, not silently dropped; types are not coerced.
-  const app = Fastify({
-    logger: false,
-    bodyLimit: 4 * 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
-  })
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 })
+  // The config's own ajv: extra fields are errors (fastify's default would drop them), types are not coerced.
+  app.setValidatorCompiler(validatorCompiler)
 
   if (token !== undefined && token !== '') {
     app.addHook('onRequest', async (req, reply) => {

@@ -207,7 +207,7 @@ export class ControlPlane {
     }
     version.set(this.version)
     shards.set(this.shards.size)
-    const all = Registry.merge([merged, local])
+    const all = Registry.merge([merged as Registry, local as Registry])
     return { contentType: all.contentType, body: await all.metrics() }
   }
 

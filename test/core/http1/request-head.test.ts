@@ -187,12 +187,14 @@ describe('message body length (RFC 9112 §6, RFC 9110 §8.6)', () => {
     { desc: 'an empty list element', value: '5,,5', reason: 'bad-content-length' },
     { desc: 'a trailing comma', value: '5,', reason: 'bad-content-length' },
     { desc: 'a list that disagrees', value: '5, 6', reason: 'content-length-mismatch' },
+    { desc: 'a list of equal numbers written differently', value: '5, 05', reason: 'content-length-mismatch' },
   ])('rejects Content-Length with $desc (400)', ({ value, reason }) => {
     expect(rejection(head('POST / HTTP/1.1', 'Host: a', `Content-Length: ${value}`))).toEqual([400, reason])
   })
 
   it.each([
     { desc: 'Content-Length fields that disagree', fields: ['Content-Length: 5', 'Content-Length: 6'], status: 400, reason: 'content-length-mismatch' },
+    { desc: 'Content-Length fields that differ only in leading zeros', fields: ['Content-Length: 5', 'Content-Length: 005'], status: 400, reason: 'content-length-mismatch' },
     { desc: 'Transfer-Encoding with Content-Length', fields: ['Transfer-Encoding: chunked', 'Content-Length: 5'], status: 400, reason: 'te-and-content-length' },
     { desc: 'Content-Length before Transfer-Encoding', fields: ['Content-Length: 0', 'Transfer-Encoding: chunked'], status: 400, reason: 'te-and-content-length' },
     { desc: 'a coding before chunked', fields: ['Transfer-Encoding: gzip, chunked'], status: 501, reason: 'unsupported-transfer-coding' },
