@@ -41,7 +41,6 @@ export interface ClientSide {
 const MAX_RESPONSE_HEAD = 65536
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
-const R_NO_ROUTE = 'no-route'
 const R_NO_TARGET = 'no-eligible-target'
 const R_NO_GROUP = 'no-target-group'
 const R_REFUSED = 'target-connect-failed'
@@ -49,8 +48,6 @@ const R_CLOSED = 'target-closed-early'
 const R_TIMEOUT = 'target-timeout'
 const R_CONNECT_TIMEOUT = 'target-connect-timeout'
 const R_BAD_HEAD_TOO_BIG = 'target-head-too-large'
-const R_CLIENT_ABORT = 'client-aborted'
-const R_TRAILING = 'target-sent-extra-bytes'
 
 export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
   readonly listener: ListenerRuntime
@@ -94,7 +91,6 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
   #resRemaining = 0
   #scanner: ChunkedScanner | null = null
   #headSeen = false
-  #pendingBody: Buffer | null = null
 
   constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead, path: string, query: string, host: string) {
     this.listener = listener
@@ -168,19 +164,13 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     const conn = (fresh ? null : pool.takeIdle()) ?? pool.open()
     this.#conn = conn
     conn.attach(this, this.#group!.responseTimeoutMs)
-    const body = this.#pendingBody
-    this.#pendingBody = null
-    conn.socket.cork()
     conn.socket.write(this.#outHead, 'latin1')
-    if (body !== null) conn.socket.write(body)
-    conn.socket.uncork()
   }
 
   /** A slice of the request body from the client; false asks the client to pause until onTargetDrain. */
   sendBody (chunk: Buffer): boolean {
     this.requestBytes += chunk.length
     if (this.#conn === null) return true // answered locally: the body is read and dropped
-    // Kept until the target answers for a body-less retry only; bodies are never retried.
     return this.#conn.socket.write(chunk)
   }
 
@@ -404,14 +394,22 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     this.#finish()
   }
 
-  /** The client went away (or timed out) before the exchange ended. */
-  abort (reason: string): void {
+  /**
+   * The client went away, or its request went bad after routing. `status` is what the client connection
+   * answered itself (408, 400), or 0 when nothing more can be sent.
+   */
+  abort (reason: string, status = 0): void {
     if (this.#finished) return
     const conn = this.#conn
     this.#conn = null
     conn?.destroy()
-    if (this.status === 0 || !this.#responseDone) this.outcome = Outcome.ClientAborted
-    this.reason ||= reason || R_CLIENT_ABORT
+    if (status !== 0) {
+      this.status = status
+      this.outcome = Outcome.Ok
+    } else if (!this.#responseDone) {
+      this.outcome = Outcome.ClientAborted
+    }
+    this.reason ||= reason
     this.#keepAlive = false
     this.#responseDone = this.#requestDone = true
     this.#finish()
@@ -434,9 +432,5 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
 
   /** Whether the exchange will hand the client connection back for another request. */
   get keepAlive (): boolean { return this.#keepAlive }
-
-  /** A body chunk arrived before a target connection exists (never: #connect runs in start()); kept for retries. */
-  get outgoingHead (): string { return this.#outHead }
 }
 
-export { R_NO_ROUTE, R_CLIENT_ABORT, R_TRAILING }

@@ -238,11 +238,11 @@ export class ClientConnection implements ClientSide {
     this.#close()
   }
 
+  /** The same, for a request already routed (its body went bad or stalled before any response byte). */
   #rejectInExchange (status: number, reason: string): void {
     const ex = this.#exchange!
-    ex.abort(reason)
-    this.#exchange = null
-    this.#reject(status, reason)
+    this.socket.write(prebuiltReply(status).close)
+    ex.abort(reason, status) // ends the exchange, and with it this connection
   }
 
   #onTimeout (): void {
