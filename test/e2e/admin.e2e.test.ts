@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
+
+const json = async (url: string, init?: RequestInit): Promise<{ status: number, body: any }> => {
+  const headers = init?.body === undefined ? init?.headers : { 'content-type': 'application/json', ...init.headers }
+  const res = await fetch(url, { ...init, headers })
+  return { status: res.status, body: await res.json() }
+}
+
+describe('admin API', () => {
+  let a: Backend
+  let b: Backend
+  let pf: Running
+  beforeAll(async () => {
+    a = await startBackend('a')
+    b = await startBackend('b')
+    pf = await startPilotfish(forwardConfig([a.port]), 2)
+  })
+  afterAll(async () => { await pf.stop(); await a.close(); await b.close() })
+
+  it('reports version, config version, shards and listeners on GET /v1/status', async () => {
+    const { status, body } = await json(`${pf.admin}/v1/status`)
+    expect(status).toBe(200)
+    expect(body.shards).toBe(2)
+    expect(body.configVersion).toBeGreaterThanOrEqual(1)
+    expect(body.version).toMatch(/^\d+\.\d+\.\d+/)
+    expect(body.listeners).toEqual([{ name: 'web', host: '127.0.0.1', port: pf.port, protocol: 'http' }])
+  })
+
+  it('returns the running config with its defaults filled on GET /v1/config', async () => {
+    const { body } = await json(`${pf.admin}/v1/config`)
+    expect(body.listeners[0].idleTimeoutSeconds).toBe(60)
+    expect(body.targetGroups[0].deregistrationDelaySeconds).toBe(300)
+  })
+
+  it('rejects an invalid PUT /v1/config with every error path, and keeps serving the running config', async () => {
+    const before = (await json(`${pf.admin}/v1/status`)).body.configVersion
+    const bad = forwardConfig([a.port], { port: 70000, xForwardedFor: 'sometimes' }, { algorithm: 'fastest' })
+    const { status, body } = await json(`${pf.admin}/v1/config`, { method: 'PUT', body: JSON.stringify(bad) })
+    expect(status).toBe(400)
+    expect(body.code).toBe('PF_ERR_CONFIG_INVALID')
+    const paths = body.problems.map((p: { path: string }) => p.path)
+    expect(paths).toEqual(expect.arrayContaining(['/listeners/0/port', '/listeners/0/xForwardedFor', '/targetGroups/0/algorithm']))
+    expect((await json(`${pf.admin}/v1/status`)).body.configVersion).toBe(before)
+    expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
+  })
+
+  it('registers and deregisters targets, showing state and in-flight counts', async () => {
+    const add = await json(`${pf.admin}/v1/target-groups/app/targets`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: b.port }) })
+    expect(add.status).toBe(201)
+    const group = (await json(`${pf.admin}/v1/target-groups/app`)).body
+    expect(group.targets.map((t: { port: number, state: string, inFlight: number, weight: number }) => [t.port, t.state, t.inFlight, t.weight]))
+      .toEqual([[a.port, 'registered', 0, 1], [b.port, 'registered', 0, 1]])
+    const names = new Set<string>()
+    for (let i = 0; i < 8; i++) names.add(((await (await fetch(`http://127.0.0.1:${pf.port}/`)).json()) as { name: string }).name)
+    expect(names).toEqual(new Set(['a', 'b']))
+    const del = await json(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${b.port}`, { method: 'DELETE' })
+    expect(del.status).toBe(200)
+    for (let i = 0; i < 6; i++) expect(((await (await fetch(`http://127.0.0.1:${pf.port}/`)).json()) as { name: string }).name).toBe('a')
+  })
+
+  it('answers 404 for an unknown group, 409 for a duplicate target, 400 for a bad body', async () => {
+    expect((await json(`${pf.admin}/v1/target-groups/nope`)).status).toBe(404)
+    expect((await json(`${pf.admin}/v1/target-groups/app/targets`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: a.port }) })).status).toBe(409)
+    const bad = await json(`${pf.admin}/v1/target-groups/app/targets`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: 'eighty', extra: 1 }) })
+    expect(bad.status).toBe(400)
+    expect(bad.body.problems.map((p: { path: string }) => p.path)).toEqual(expect.arrayContaining(['/port', '/extra']))
+  })
+
+  it('exposes Prometheus metrics by listener, rule, target group, target and status class', async () => {
+    await fetch(`http://127.0.0.1:${pf.port}/m`)
+    const text = await (await fetch(`${pf.admin}/metrics`)).text()
+    expect(text).toMatch(new RegExp(`pilotfish_requests_total\\{listener="web",rule="default",target_group="app",target="127.0.0.1:${a.port}",code="2xx"\\} \\d+`))
+    expect(text).toMatch(/pilotfish_request_duration_seconds_bucket\{le="0.005",listener="web",target_group="app"\} \d+/)
+    expect(text).toMatch(/pilotfish_requests_in_flight\{listener="web"\} 0/)
+    expect(text).toMatch(/pilotfish_shards 2/)
+  })
+})
+
+describe('admin API security', () => {
+  it('requires the bearer token when one is set', async () => {
+    const be = await startBackend()
+    const pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 's3cret-token' } })
+    try {
+      expect((await fetch(`${pf.admin}/v1/status`)).status).toBe(401)
+      expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
+      expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200)
+    } finally {
+      await pf.stop()
+      await be.close()
+    }
+  })
+
+  it('refuses to start the admin API off loopback without a token', async () => {
+    await expect(startPilotfish({ ...forwardConfig([1]), admin: { host: '0.0.0.0', port: 0 } })).rejects.toThrow(/token/)
+  })
+})
