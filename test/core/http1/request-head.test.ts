@@ -62,6 +62,8 @@ describe('request-line (RFC 9112 §3)', () => {
     { desc: 'CONNECT to a port above 65535', line: 'CONNECT a.example:65536 HTTP/1.1', status: 400, reason: 'bad-target' },
     { desc: 'asterisk-form without OPTIONS', line: 'GET * HTTP/1.1', status: 400, reason: 'bad-target' },
     { desc: 'absolute-form with an empty authority', line: 'GET http:///x HTTP/1.1', status: 400, reason: 'bad-target' },
+    { desc: 'absolute-form with a port but no host', line: 'GET http://:80/x HTTP/1.1', status: 400, reason: 'bad-target' },
+    { desc: 'CONNECT with a port but no host', line: 'CONNECT :443 HTTP/1.1', status: 400, reason: 'bad-target' },
     { desc: 'absolute-form with userinfo (RFC 9110 §4.2.4)', line: 'GET http://u:p@a.example/ HTTP/1.1', status: 400, reason: 'bad-target' },
     { desc: 'absolute-form with a scheme starting with a digit', line: 'GET 1http://a/ HTTP/1.1', status: 400, reason: 'bad-target' },
     { desc: 'an empty start-line', line: '', status: 400, reason: 'bad-method' },
@@ -149,6 +151,7 @@ describe('Host (RFC 9112 §3.2, RFC 9110 §7.2)', () => {
     { desc: 'a comma in Host (a joined list)', fields: ['Host: a,b'], reason: 'bad-host' },
     { desc: 'two ports in Host', fields: ['Host: a:1:2'], reason: 'bad-host' },
     { desc: 'a port above 65535', fields: ['Host: a:65536'], reason: 'bad-host' },
+    { desc: 'a port without a host', fields: ['Host: :80'], reason: 'bad-host' },
     { desc: 'an unclosed IPv6 literal', fields: ['Host: [::1'], reason: 'bad-host' },
     { desc: 'a broken pct-encoding', fields: ['Host: a%2'], reason: 'bad-host' },
   ])('rejects $desc with 400', ({ fields, line, reason }) => {
@@ -207,6 +210,18 @@ describe('message body length (RFC 9112 §6, RFC 9110 §8.6)', () => {
     { desc: 'identity', fields: ['Transfer-Encoding: identity'], status: 501, reason: 'unsupported-transfer-coding' },
   ])('rejects $desc with $status', ({ fields, status, reason }) => {
     expect(rejection(head('POST / HTTP/1.1', 'Host: a', ...fields))).toEqual([status, reason])
+  })
+
+  it.each([
+    { desc: 'Content-Length', fields: ['Content-Length: 5'] },
+    { desc: 'Transfer-Encoding', fields: ['Transfer-Encoding: chunked'] },
+  ])('rejects a CONNECT request with $desc: what follows its head is the tunnel (RFC 9110 §9.3.6)', ({ fields }) => {
+    expect(rejection(head('CONNECT a.example:443 HTTP/1.1', 'Host: a.example', ...fields))).toEqual([400, 'connect-with-body'])
+  })
+
+  it('accepts a CONNECT request with Content-Length: 0 as having no body bytes', () => {
+    const r = accepted(head('CONNECT a.example:443 HTTP/1.1', 'Host: a.example', 'Content-Length: 0'))
+    expect([r.bodyKind, r.contentLength]).toEqual([BodyKind.Length, 0])
   })
 
   it('rejects Transfer-Encoding on HTTP/1.0 with 400', () => {

@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deadPort, startBackend, type Backend } from './harness.ts'
+import { runCli, startCli } from './process.ts'
+
+describe('pilotfish command line', () => {
+  let a: Backend
+  let b: Backend
+  const dir = mkdtempSync(join(tmpdir(), 'pilotfish-cli-'))
+  beforeAll(async () => { a = await startBackend('a'); b = await startBackend('b') })
+  afterAll(async () => { await a.close(); await b.close() })
+
+  it('proxies round robin across --to targets with `pilotfish proxy`', async () => {
+    const port = await deadPort()
+    const pf = await startCli(['proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${a.port}`, '--to', `127.0.0.1:${b.port}`, '--shards', '1', '--admin', '127.0.0.1:0'])
+    try {
+      const names: string[] = []
+      for (let i = 0; i < 4; i++) names.push(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { name: string }).name)
+      expect(names.sort()).toEqual(['a', 'a', 'b', 'b'])
+    } finally {
+      expect(await pf.stop()).toBe(0)
+    }
+  })
+
+  it('runs a YAML config with ${ENV} interpolation via `pilotfish run --config`', async () => {
+    const port = await deadPort()
+    const file = join(dir, 'pilotfish.yaml')
+    writeFileSync(file, [
+      'admin: { port: 0 }',
+      'listeners:',
+      '  - name: web',
+      '    host: 127.0.0.1',
+      '    port: ${WEB_PORT}',
+      '    defaultAction: { type: forward, targetGroups: [{ name: app }] }',
+      'targetGroups:',
+      '  - name: app',
+      '    targets: [{ host: 127.0.0.1, port: ${APP_PORT:-1} }]',
+    ].join('\n'))
+    const pf = await startCli(['run', '--config', file, '--shards', '2'], { WEB_PORT: String(port), APP_PORT: String(b.port) })
+    try {
+      expect(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { name: string }).name).toBe('b')
+    } finally {
+      await pf.stop()
+    }
+  })
+
+  it('prints every error with its JSON path and exits 1 with `pilotfish validate`', async () => {
+    const file = join(dir, 'bad.yaml')
+    writeFileSync(file, [
+      'listeners:',
+      '  - name: Web',
+      '    port: 99999',
+      '    defaultAction: { type: forward, targetGroups: [{ name: missing }] }',
+      'targetGroups:',
+      '  - name: app',
+      '    algorithm: fastest',
+      '    targets: []',
+    ].join('\n'))
+    const run = await runCli(['validate', file])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('/listeners/0/name')
+    expect(run.stderr).toContain('/listeners/0/port')
+    expect(run.stderr).toContain('/targetGroups/0/algorithm')
+  })
+
+  it('accepts the shipped example and default configs with `pilotfish validate`', async () => {
+    const ok = await runCli(['validate', new URL('../../examples/pilotfish.yaml', import.meta.url).pathname])
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+    expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)
+  })
+
+  it('explains usage and exits 2 without a command', async () => {
+    const run = await runCli([])
+    expect(run.code).toBe(2)
+    expect(run.stdout).toContain('pilotfish proxy --from')
+  })
+})
