@@ -292,8 +292,9 @@ export function hasOption (list: readonly string[], option: string): boolean {
 // ---- authority (RFC 3986 §3.2) ---------------------------------------------------------------------------------
 
 /**
- * True when s[from, to) is uri-host [":" port] (RFC 9110 §7.2 Host, RFC 3986 §3.2.2-3). `portRequired` is for
- * CONNECT's authority-form (RFC 9110 §9.3.6: an empty or invalid port is a 400). No userinfo, no whitespace.
+ * True when s[from, to) is uri-host [":" port] (RFC 9110 §7.2 Host, RFC 3986 §3.2.2-3) with a non-empty host, or
+ * is empty and `portRequired` is false. `portRequired` is for CONNECT's authority-form (RFC 9110 §9.3.6: an empty
+ * or invalid port is a 400). No userinfo, no whitespace.
  */
 export function isHostPort (s: string, from: number, to: number, portRequired: boolean): boolean {
   let i = from
@@ -312,6 +313,8 @@ export function isHostPort (s: string, from: number, to: number, portRequired: b
       c = s.charCodeAt(++i)
     }
   }
+  // an empty host only as a whole empty Host value (RFC 9112 §3.2: a target URI without authority)
+  if (i === from) return from === to && !portRequired
   if (i === to) return !portRequired
   if (c !== COLON) return false
   const p0 = ++i

@@ -17,7 +17,7 @@ export interface RequestHead {
   rawNames: string[] // field names as received
   values: string[] // field values with leading/trailing OWS removed
   host: string // the Host field value ('' when absent on HTTP/1.0)
-  bodyKind: BodyKind // None | Length | Chunked (never Close for requests)
+  bodyKind: BodyKind // None | Length | Chunked (never Close for requests; CONNECT: None or Length 0)
   contentLength: number // when bodyKind is Length (0 allowed)
   keepAlive: boolean // 1.1: unless Connection has "close"; 1.0: only with Connection: keep-alive
   upgrade: boolean // Upgrade field present AND Connection lists "upgrade" (HTTP/1.1 only)
@@ -32,6 +32,7 @@ export const E_VERSION_NOT_SUPPORTED = new HttpError(505, 'version-not-supported
 export const E_MISSING_HOST = new HttpError(400, 'missing-host')
 export const E_DUPLICATE_HOST = new HttpError(400, 'duplicate-host')
 export const E_BAD_HOST = new HttpError(400, 'bad-host')
+export const E_CONNECT_WITH_BODY = new HttpError(400, 'connect-with-body')
 /** The expression and the char walk disagree: a bug, refused rather than guessed at. */
 export const E_MALFORMED_HEAD = new HttpError(400, 'malformed-head')
 
@@ -154,6 +155,10 @@ function interpret (
   if (hosts === 0 && minor === 1) return E_MISSING_HOST
   if (hosts === 1 && !isHostPort(host, 0, host.length, false)) return E_BAD_HOST
 
+  const contentLength = cl === '' ? 0 : Number(cl)
+  // RFC 9110 §9.3.6: a CONNECT request has no content; the bytes after its head belong to the tunnel. A length or
+  // a coding on one would frame those bytes as a body for us and not for a peer (llhttp hands them to the tunnel).
+  if (method === 'CONNECT' && (te > 0 || contentLength > 0)) return E_CONNECT_WITH_BODY
   let bodyKind: BodyKind = cl === '' ? BodyKind.None : BodyKind.Length
   if (te > 0) {
     // RFC 9112 §6.1: TE in a 1.0 message means faulty framing; TE with CL is a smuggling attempt until proven
@@ -174,7 +179,7 @@ function interpret (
     values,
     host,
     bodyKind,
-    contentLength: cl === '' ? 0 : Number(cl),
+    contentLength,
     keepAlive: !close && (minor === 1 || hasOption(connection, 'keep-alive')),
     upgrade: minor === 1 && upgradeField && hasOption(connection, 'upgrade'), // RFC 9110 §7.8
     expectContinue,

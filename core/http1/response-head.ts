@@ -25,15 +25,17 @@ export interface ResponseHead {
 
 export const E_BAD_STATUS_LINE = new HttpError(502, 'bad-status-line')
 export const E_BAD_STATUS = new HttpError(502, 'bad-status')
-export const E_MALFORMED_HEAD = new HttpError(502, 'malformed-head') // the two grammars disagree: a bug
+export const E_MALFORMED_RESPONSE = new HttpError(502, 'malformed-head') // the two grammars disagree: a bug
 
 const SP = 32
 const CR = 13
 const LF = 10
 
-/** Every well-formed response head matches, in one linear pass (see head.ts on FIELD_LINES). RFC 9112 §4:
+/**
+ * Every well-formed response head matches, in one linear pass (see head.ts on FIELD_LINES). RFC 9112 §4:
  * status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF, reason-phrase = 1*( HTAB / SP / VCHAR /
- * obs-text ); a missing SP before an empty reason is accepted too, as §4 asks clients to, since it reads one way. */
+ * obs-text ); a missing SP before an empty reason is accepted too, as §4 asks clients to, since it reads one way.
+ */
 const RESPONSE_HEAD = new RegExp(`^HTTP/1\\.[01] [1-5][0-9][0-9](?: [\\t\\x20-\\x7e\\x80-\\xff]*)?\\r\\n${FIELD_LINES}`)
 
 /** `head` ends with CRLFCRLF (findHeadEnd). */
@@ -67,7 +69,7 @@ function refuse (head: string, limits: Limits): HttpError {
   if (c === LF) return E.bareLf
   if (c !== CR) return E_BAD_STATUS_LINE
   if (head.charCodeAt(i + 1) !== LF) return E.bareCr
-  return parseFieldLines(head, i + 2, limits.maxHeaderCount, E, [], [], []) ?? E_MALFORMED_HEAD
+  return parseFieldLines(head, i + 2, limits.maxHeaderCount, E, [], [], []) ?? E_MALFORMED_RESPONSE
 }
 
 function digit (s: string, i: number): number {

@@ -46,6 +46,27 @@ describe('pilotfish command line', () => {
     }
   })
 
+  it('writes a JSON access log line per request, with the reason for a fault and without the query string', async () => {
+    const port = await deadPort()
+    const dead = await deadPort()
+    const pf = await startCli(['proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${a.port}`, '--to', `127.0.0.1:${dead}`, '--shards', '1', '--admin', '127.0.0.1:0', '--access-log'])
+    try {
+      const statuses = [(await fetch(`http://127.0.0.1:${port}/x?token=hunter2`)).status, (await fetch(`http://127.0.0.1:${port}/y?token=hunter2`)).status]
+      expect(statuses.sort()).toEqual([200, 502])
+      let lines: Array<Record<string, unknown>> = []
+      for (let i = 0; i < 100 && lines.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        lines = pf.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+      }
+      expect(lines).toHaveLength(2)
+      const failed = lines.find((l) => l.status === 502)!
+      expect(failed).toMatchObject({ type: 'request', listener: 'proxy', method: 'GET', target_group: 'targets', target: `127.0.0.1:${dead}`, reason: 'target-connect-failed' })
+      expect(pf.stdout()).not.toContain('hunter2')
+    } finally {
+      await pf.stop()
+    }
+  })
+
   it('prints every error with its JSON path and exits 1 with `pilotfish validate`', async () => {
     const file = join(dir, 'bad.yaml')
     writeFileSync(file, [

@@ -13,24 +13,27 @@ export function runCli (args: string[], timeoutMs = 15_000): Promise<CliRun> {
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
 }
 
 /** Starts a long-running CLI command and resolves once it reports its admin API (it is then serving). */
-export function startCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess, stderr: () => string, stop: () => Promise<number | null> }> {
+export function startCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess, stdout: () => string, stderr: () => string, stop: () => Promise<number | null> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let stderr = ''
+    let stdout = ''
+    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`not ready: ${stderr}`)) }, 15_000)
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString()
       if (stderr.includes('admin API on')) {
         clearTimeout(timer)
         resolve({
           child,
+          stdout: () => stdout,
           stderr: () => stderr,
           stop: () => new Promise((done) => { child.once('close', (code) => done(code)); child.kill('SIGTERM') }),
         })
