@@ -83,6 +83,7 @@ async function main (argv: string[]): Promise<number> {
   const cp = sidecar.controlPlane
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
   err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
+  cp.shards.onRestart = (index, code) => err(`pilotfish: shard ${index} exited (code ${code}); replaced`)
   stopOnSignals(sidecar, err)
   return -1 // keep running
 }

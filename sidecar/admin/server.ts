@@ -7,6 +7,8 @@ import { validatorCompiler } from '../../schemas/compile.ts'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
 import { version } from '../version.ts'
 
+const REDACTED = '<redacted>'
+
 function sendError (reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof PilotfishError) {
     const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' ? 404
@@ -49,11 +51,13 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined): Fastif
     version,
     configVersion: cp.version,
     shards: cp.shards.size,
+    shardRestarts: cp.shards.restarts,
     uptimeSeconds: Math.round((Date.now() - cp.startedAt) / 1000),
     listeners: cp.config.listeners.map((l) => ({ name: l.name, host: l.host, port: cp.ports[l.name] ?? l.port, protocol: l.protocol })),
   }))
 
-  app.get('/v1/config', async () => cp.config)
+  // The admin token is a secret: it is never sent back, not even to a caller who has it.
+  app.get('/v1/config', async () => cp.config.admin.token === undefined ? cp.config : { ...cp.config, admin: { ...cp.config.admin, token: REDACTED } })
 
   app.put('/v1/config', async (req, reply) => {
     try {

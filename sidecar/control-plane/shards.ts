@@ -1,4 +1,5 @@
-// The shard supervisor: starts N worker threads, publishes snapshots to all, gathers their stats.
+// The shard supervisor: starts N worker threads, publishes snapshots to all, gathers their stats, and
+// replaces a shard that dies (an uncaught error in a shard costs that shard's connections, not the sidecar).
 import { Worker } from 'node:worker_threads'
 import { PilotfishError } from '../../core/errors.ts'
 import type { SnapshotMessage } from '../../core/snapshot.ts'
@@ -6,21 +7,29 @@ import type { FromShard, ToShard } from '../shard/messages.ts'
 
 type Stats = Extract<FromShard, { type: 'stats' }>
 const SHARD_ENTRY = new URL('../shard/shard.ts', import.meta.url)
+const EXITED: FromShard = { type: 'apply-failed', version: -1, message: 'shard exited' }
 
 class ShardHandle {
   readonly index: number
   readonly worker: Worker
+  readonly ready: Promise<void>
   #waiters = new Map<string, (m: FromShard) => void>()
   exited = false
 
-  constructor (index: number, env: Record<string, string | undefined>) {
+  constructor (index: number, onExit: (h: ShardHandle, code: number) => void) {
     this.index = index
-    this.worker = new Worker(SHARD_ENTRY, { workerData: { pilotfishShard: true, index }, env })
+    this.worker = new Worker(SHARD_ENTRY, { workerData: { pilotfishShard: true, index } })
+    this.ready = new Promise((resolve, reject) => {
+      this.#waiters.set('ready', () => resolve())
+      this.worker.once('error', reject)
+    })
     this.worker.on('message', (m: FromShard) => this.#onMessage(m))
-    this.worker.on('exit', () => {
+    this.worker.on('error', () => {}) // 'exit' follows
+    this.worker.on('exit', (code) => {
       this.exited = true
-      for (const w of this.#waiters.values()) w({ type: 'apply-failed', version: -1, message: 'shard exited' })
+      for (const w of this.#waiters.values()) w(EXITED)
       this.#waiters.clear()
+      onExit(this, code)
     })
   }
 
@@ -34,7 +43,7 @@ class ShardHandle {
 
   request (msg: ToShard, key: string): Promise<FromShard> {
     return new Promise((resolve) => {
-      if (this.exited) return resolve({ type: 'apply-failed', version: -1, message: 'shard exited' })
+      if (this.exited) return resolve(EXITED)
       this.#waiters.set(key, resolve)
       this.worker.postMessage(msg)
     })
@@ -43,31 +52,47 @@ class ShardHandle {
 
 export class ShardPool {
   readonly #shards: ShardHandle[] = []
+  readonly #count: number
   #statsId = 0
+  #last: SnapshotMessage | null = null
+  #stopping = false
+  /** Shards replaced after dying, for the status API and the log. */
+  restarts = 0
+  onRestart: (index: number, code: number) => void = () => {}
 
   constructor (count: number) {
-    // glibc returns and re-faults heap around 64 KiB socket reads; worker threads share the process heap,
-    // so the setting must be in the environment before node starts (see docs/performance.md).
-    for (let i = 0; i < count; i++) this.#shards.push(new ShardHandle(i, process.env))
+    this.#count = count
   }
 
-  get size (): number { return this.#shards.length }
+  get size (): number { return this.#count }
 
   async start (): Promise<void> {
-    await Promise.all(this.#shards.map((s) => new Promise<void>((resolve, reject) => {
-      s.worker.once('message', () => resolve())
-      s.worker.once('error', reject)
-    })))
+    for (let i = 0; i < this.#count; i++) this.#shards.push(this.#spawn(i))
+    await Promise.all(this.#shards.map((s) => s.ready))
   }
 
-  /** Publishes a snapshot to every shard; rejects with every shard's reason if any could not apply it. */
+  #spawn (index: number): ShardHandle {
+    return new ShardHandle(index, (h, code) => {
+      if (this.#stopping || this.#shards[index] !== h) return
+      this.restarts++
+      this.onRestart(index, code)
+      const next = this.#spawn(index)
+      this.#shards[index] = next
+      // The replacement binds the same listeners (reusePort) from the running snapshot.
+      const last = this.#last
+      if (last !== null) void next.ready.then(() => next.request({ type: 'snapshot', snapshot: last }, `apply:${last.version}`))
+    })
+  }
+
+  /** Publishes a snapshot to every shard; rejects with the first reason if any could not apply it. */
   async publish (snapshot: SnapshotMessage): Promise<void> {
     const results = await Promise.all(this.#shards.map((s) => s.request({ type: 'snapshot', snapshot }, `apply:${snapshot.version}`)))
-    const failed = results.filter((r) => r.type === 'apply-failed')
-    if (failed.length > 0) {
-      const message = failed[0]!.type === 'apply-failed' ? failed[0]!.message : 'unknown'
-      throw new PilotfishError('PF_ERR_SHARD_FAILED', [0, message])
+    const failed = results.findIndex((r) => r.type === 'apply-failed')
+    if (failed !== -1) {
+      const r = results[failed]!
+      throw new PilotfishError('PF_ERR_SHARD_FAILED', [failed, r.type === 'apply-failed' ? r.message : ''])
     }
+    this.#last = snapshot
   }
 
   async stats (): Promise<Stats[]> {
@@ -76,7 +101,13 @@ export class ShardPool {
     return all.filter((m): m is Stats => m.type === 'stats')
   }
 
+  /** Ends a shard at once; it is replaced like a shard that died (the watchdog's and the tests' lever). */
+  async kill (index: number): Promise<void> {
+    await this.#shards[index]?.worker.terminate()
+  }
+
   async stop (deadlineMs: number): Promise<void> {
+    this.#stopping = true
     await Promise.all(this.#shards.map(async (s) => {
       if (s.exited) return
       await s.request({ type: 'drain', deadlineMs }, 'drained')

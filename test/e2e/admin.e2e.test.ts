@@ -85,6 +85,8 @@ describe('admin API security', () => {
       expect((await fetch(`${pf.admin}/v1/status`)).status).toBe(401)
       expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
       expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200)
+      const config = await (await fetch(`${pf.admin}/v1/config`, { headers: { authorization: 'Bearer s3cret-token' } })).text()
+      expect(config).not.toContain('s3cret-token')
     } finally {
       await pf.stop()
       await be.close()

@@ -81,3 +81,30 @@ describe('deregistration delay (ALB connection draining)', () => {
     }
   })
 })
+
+describe('shard failure', () => {
+  it('replaces a shard that dies while the other keeps serving, with no failed request on the survivor', async () => {
+    const be = await startBackend('a')
+    const pf = await startPilotfish(forwardConfig([be.port]), 2)
+    try {
+      const result = await underLoad(pf.port, async () => {
+        await sleep(100)
+        await pf.sidecar.controlPlane.shards.kill(0)
+        await sleep(300)
+      })
+      // Requests in flight on the killed shard may fail (their connections die with it); the rest must not.
+      expect(result.ok).toBeGreaterThan(50)
+      for (let i = 0; i < 100 && pf.sidecar.controlPlane.shards.restarts === 0; i++) await sleep(20)
+      expect(pf.sidecar.controlPlane.shards.restarts).toBe(1)
+      // The replacement serves: after it has bound, fresh connections all succeed.
+      await sleep(200)
+      const after = await underLoad(pf.port, () => sleep(300))
+      expect(after.errors).toEqual([])
+      const stats = await pf.sidecar.controlPlane.shards.stats()
+      expect(stats.map((s) => s.listeners.map((l) => l.port))).toEqual([[pf.port], [pf.port]])
+    } finally {
+      await pf.stop()
+      await be.close()
+    }
+  })
+})

@@ -1,0 +1,186 @@
+// The proxies the benchmark compares, the nginx upstream they all forward to, and how each one is started.
+import type { ChildProcess } from 'node:child_process'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { freePort, processTree, start, stop, waitHttp } from './procs.ts'
+
+/** Cores of this 2-core machine: the load (wrk or bench/rate.ts) and the upstream share one, the proxy has the other. */
+export const loadCore = 0
+export const proxyCore = 1
+
+/** The two response bodies, served by the upstream as static files. */
+export const bodies = [
+  { label: '12 B', path: '/12b', bytes: 12 },
+  { label: '16 KiB', path: '/16k', bytes: 16384 },
+] as const
+
+/**
+ * glibc would otherwise trim and re-fault heap around Node's 64 KiB socket read buffers (DATA-PLANE.md);
+ * read at process start, so it goes into the environment of every Node peer, not only Pilotfish's.
+ */
+export const mallocEnv = { MALLOC_TRIM_THRESHOLD_: '268435456', MALLOC_TOP_PAD_: '67108864' }
+
+export interface Context {
+  dir: string // scratch directory for configs, bodies, pid files
+  repo: string // the repository root
+  node: string // the Node 24 binary running this benchmark
+  upstreamPort: number
+}
+
+export interface Running {
+  port: number
+  child?: ChildProcess // undefined for "direct": nothing runs between wrk and the upstream
+  pids: () => number[] // the process tree measured for CPU and RSS
+}
+
+export interface Peer {
+  name: string
+  quick: boolean // part of the --quick smoke set
+  start: (ctx: Context) => Promise<Running>
+}
+
+/** Starts a process on the proxy core, waits for it to proxy a request, returns it. */
+async function launch (command: string, args: (port: number) => string[], opts: { env?: NodeJS.ProcessEnv, cwd?: string }): Promise<Running> {
+  const port = await freePort()
+  const child = start(command, args(port), { core: proxyCore, env: opts.env, cwd: opts.cwd })
+  try {
+    await waitHttp(port, bodies[0].path, 20000, child)
+  } catch (e) {
+    await stop(child)
+    throw e
+  }
+  const pid = child.pid as number
+  return { port, child, pids: () => processTree(pid) }
+}
+
+function nodePeer (name: string, script: string, quick = false): Peer {
+  return {
+    name,
+    quick,
+    start: (ctx) => launch(ctx.node, (port) => [join(ctx.repo, 'bench/peers', script), String(port), String(ctx.upstreamPort)],
+      { env: { ...process.env, ...mallocEnv }, cwd: ctx.repo }),
+  }
+}
+
+function pilotfish (name: string, accessLog: boolean, quick: boolean): Peer {
+  return {
+    name,
+    quick,
+    async start (ctx) {
+      const admin = await freePort() // a different admin port per instance (the default 9901 may be taken)
+      const args = (port: number): string[] => [join(ctx.repo, 'sidecar/cli.ts'), 'proxy', '--from', `127.0.0.1:${port}`,
+        '--to', `127.0.0.1:${ctx.upstreamPort}`, '--shards', '1', '--admin', `127.0.0.1:${admin}`,
+        ...(accessLog ? ['--access-log'] : [])]
+      // stdout (the access log) goes to /dev/null: start() never pipes stdout.
+      return await launch(ctx.node, args, { env: { ...process.env, ...mallocEnv }, cwd: ctx.repo })
+    },
+  }
+}
+
+const haproxy: Peer = {
+  name: 'HAProxy',
+  quick: true,
+  async start (ctx) {
+    const file = join(ctx.dir, 'haproxy.cfg')
+    return await launch('haproxy', (port) => {
+      writeFileSync(file, `global
+  nbthread 1
+  maxconn 20000
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-request 10s
+  timeout http-keep-alive 60s
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend upstream
+backend upstream
+  http-reuse safe
+  server nginx 127.0.0.1:${ctx.upstreamPort}
+`)
+      return ['-db', '-f', file] // -db: foreground, no daemon; no "log" line anywhere, so no logging
+    }, {})
+  },
+}
+
+/** nginx's own files (pid, error log, temp dirs) live under a prefix in the scratch directory. */
+function nginxArgs (ctx: Context, name: string, conf: string): string[] {
+  const prefix = join(ctx.dir, name)
+  mkdirSync(prefix, { recursive: true })
+  chmodSync(prefix, 0o755)
+  writeFileSync(join(prefix, 'nginx.conf'), conf)
+  return ['-p', prefix + '/', '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')]
+}
+
+// keepalive_requests defaults to 1000 in nginx; raised so neither nginx closes connections mid-run.
+const nginxPeer: Peer = {
+  name: 'NGINX',
+  quick: false,
+  start: (ctx) => launch('nginx', (port) => nginxArgs(ctx, 'nginx-peer', `daemon off;
+worker_processes 1;
+pid nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream target {
+    server 127.0.0.1:${ctx.upstreamPort};
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://target;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`), {}),
+}
+
+export const peers: Peer[] = [
+  { name: 'direct', quick: true, start: async (ctx) => ({ port: ctx.upstreamPort, pids: () => [] }) },
+  pilotfish('Pilotfish', false, true),
+  pilotfish('Pilotfish + access log', true, false),
+  haproxy,
+  nginxPeer,
+  nodePeer('@fastify/http-proxy', 'fastify-proxy.ts'),
+  nodePeer('http-proxy', 'http-proxy.ts'),
+  nodePeer('undici reference', 'undici-proxy.ts', true),
+]
+
+/** The upstream: its own nginx with one worker on the load core, static files for both bodies, keep-alive. */
+export async function startUpstream (ctx: Omit<Context, 'upstreamPort'>): Promise<{ port: number, child: ChildProcess }> {
+  const port = await freePort()
+  const root = join(ctx.dir, 'www')
+  mkdirSync(root, { recursive: true })
+  writeFileSync(join(root, '12b'), 'hello world\n')
+  writeFileSync(join(root, '16k'), 'x'.repeat(16384))
+  chmodSync(ctx.dir, 0o755) // nginx's worker runs as www-data and must reach the files
+  chmodSync(root, 0o755)
+  const child = start('nginx', nginxArgs({ ...ctx, upstreamPort: port }, 'nginx-upstream', `daemon off;
+worker_processes 1;
+pid nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  open_file_cache max=16;
+  sendfile on;
+  default_type text/plain;
+  etag off;
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    root ${root};
+  }
+}
+`), { core: loadCore })
+  await waitHttp(port, bodies[0].path, 10000, child)
+  return { port, child }
+}

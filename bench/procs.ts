@@ -1,0 +1,172 @@
+// Child processes of the benchmark (started pinned, always killed) and what /proc says about their CPU and memory.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, readdirSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ is 100 on every Linux we run on). */
+const ticksPerSecond = 100
+
+const started = new Set<ChildProcess>()
+
+export interface StartOptions {
+  /** The core the process and all its threads and children are pinned to. */
+  core: number
+  env?: NodeJS.ProcessEnv
+  /** Where the child's stdout goes: 'ignore' is /dev/null (the access-log variant writes there). */
+  stdout?: 'ignore' | 'inherit'
+  cwd?: string
+}
+
+/** Starts `command` under `taskset -c CORE`; taskset execs it, so the pid is the command's own. */
+export function start (command: string, args: readonly string[], opts: StartOptions): ChildProcess {
+  // detached: its own process group, so stopping it also reaches an nginx master's workers.
+  const child = spawn('taskset', ['-c', String(opts.core), command, ...args], {
+    detached: true,
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (b: Buffer) => { if (stderr.length < 4000) stderr += b.toString('latin1') })
+  child.on('exit', (code, signal) => {
+    if (started.has(child) && code !== 0 && signal === null) {
+      process.stderr.write(`bench: ${command} exited with ${code}: ${stderr.slice(0, 1000)}\n`)
+    }
+    started.delete(child)
+  })
+  started.add(child)
+  return child
+}
+
+/** SIGTERM to the child's process group, SIGKILL after 3 s if it is still there. */
+export async function stop (child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) { started.delete(child); return }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  started.delete(child)
+  signalGroup(child.pid, 'SIGTERM')
+  const timer = sleep(3000).then(() => 'timeout' as const)
+  if (await Promise.race([exited.then(() => 'exited' as const), timer]) === 'timeout') {
+    signalGroup(child.pid, 'SIGKILL')
+    await Promise.race([exited, sleep(2000)])
+  }
+}
+
+function signalGroup (pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(-pid, signal) } catch { try { process.kill(pid, signal) } catch { /* already gone */ } }
+}
+
+/** Synchronous last resort (exit handlers cannot await): every process group we started gets SIGKILL. */
+export function killAllNow (): void {
+  for (const child of started) if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
+  started.clear()
+}
+
+/** A free loopback port: bind port 0, read it, release it (a tiny race we accept on a bench machine). */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve) })
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** Waits until GET `path` on 127.0.0.1:port answers 200, at most `timeoutMs`; throws otherwise. */
+export async function waitHttp (port: number, path: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`process exited before port ${port} answered`)
+    const got = await httpGet(port, path).catch(() => null)
+    if (got?.status === 200) return
+    await sleep(100)
+  }
+  throw new Error(`127.0.0.1:${port}${path} did not answer 200 within ${timeoutMs} ms`)
+}
+
+/** One GET over a fresh connection with Connection: close; resolves status and body length. */
+export function httpGet (port: number, path: string): Promise<{ status: number, bodyLength: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.setTimeout(2000, () => socket.destroy(new Error('timeout')))
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
+    socket.on('data', (b: Buffer) => chunks.push(b))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks)
+      const end = all.indexOf('\r\n\r\n')
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(all.toString('latin1', 0, 16))?.[1] ?? NaN)
+      if (end < 0 || Number.isNaN(status)) { reject(new Error('no response')); return }
+      const head = all.toString('latin1', 0, end).toLowerCase()
+      const body = all.subarray(end + 4)
+      resolve({ status, bodyLength: head.includes('transfer-encoding: chunked') ? dechunkedLength(body) : body.length })
+    })
+  })
+}
+
+/** Length of a chunked body's data (sizes only; extensions and trailers are not expected from these peers). */
+function dechunkedLength (body: Buffer): number {
+  let at = 0
+  let total = 0
+  for (let i = 0; i < 10000; i++) {
+    const eol = body.indexOf('\r\n', at)
+    if (eol < 0) break
+    const size = parseInt(body.toString('latin1', at, eol), 16)
+    if (!(size > 0)) break
+    total += size
+    at = eol + 2 + size + 2
+  }
+  return total
+}
+
+/** The pid and every descendant, from /proc/PID/task/TID/children (lists the children of each thread). */
+export function processTree (pid: number): number[] {
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length > 0 && out.length < 1000) {
+    const p = queue.shift() as number
+    out.push(p)
+    let tasks: string[] = []
+    try { tasks = readdirSync(`/proc/${p}/task`) } catch { continue }
+    for (const t of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'latin1').split(' ')) if (c.trim() !== '') queue.push(Number(c))
+      } catch { /* thread ended */ }
+    }
+  }
+  return out
+}
+
+/** utime + stime of the processes (all their threads), in microseconds. */
+export function cpuMicros (pids: readonly number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch { /* process ended */ }
+  }
+  return ticks * 1e6 / ticksPerSecond
+}
+
+/** Sum of VmRSS over the processes, in bytes. */
+export function rssBytes (pids: readonly number[]): number {
+  let kib = 0
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))
+      kib += Number(m?.[1] ?? 0)
+    } catch { /* process ended */ }
+  }
+  return kib * 1024
+}
+
+/** Polls the tree's summed RSS every 100 ms until stopped; returns the highest sum seen. */
+export function pollPeakRss (pids: readonly number[]): { stop: () => number } {
+  let peak = rssBytes(pids)
+  const timer = setInterval(() => { peak = Math.max(peak, rssBytes(pids)) }, 100)
+  return { stop: () => { clearInterval(timer); return Math.max(peak, rssBytes(pids)) } }
+}
