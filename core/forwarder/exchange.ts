@@ -159,11 +159,19 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     this.#connect(false)
   }
 
+  /** Sends what start() and the first sendBody() calls queued. */
+  flush (): void {
+    if (this.#conn !== null && this.#conn.socket.writableCorked > 0) this.#conn.socket.uncork()
+  }
+
   #connect (fresh: boolean): void {
     const pool = (this.#target!.endpoint as EndpointState).pool
     const conn = (fresh ? null : pool.takeIdle()) ?? pool.open()
     this.#conn = conn
     conn.attach(this, this.#group!.responseTimeoutMs)
+    // On the first try the head is held back until the client connection has passed on the body bytes that
+    // came with it (flush()), so head and first body bytes leave in one write.
+    if (!fresh) conn.socket.cork()
     conn.socket.write(this.#outHead, 'latin1')
   }
 

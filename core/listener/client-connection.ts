@@ -189,6 +189,7 @@ export class ClientConnection implements ClientSide {
       this.#buf = null
       this.#readBody(buf, 0)
     }
+    ex.flush()
   }
 
   /** Request body bytes chunk[from..]: passes them on (validated) and notices where the body ends. */
