@@ -85,7 +85,7 @@ const haproxy: Peer = {
     return await launch('haproxy', (port) => {
       writeFileSync(file, `global
   nbthread 1
-  maxconn 20000
+  maxconn 4096
 defaults
   mode http
   option http-keep-alive
