@@ -39,6 +39,13 @@ export function start (command: string, args: readonly string[], opts: StartOpti
   return child
 }
 
+/** Registers a short-lived child (wrk, bench/rate.ts) so that an interrupted benchmark kills it too. */
+export function track<T extends ChildProcess> (child: T): T {
+  started.add(child)
+  child.on('exit', () => started.delete(child))
+  return child
+}
+
 /** SIGTERM to the child's process group, SIGKILL after 3 s if it is still there. */
 export async function stop (child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) { started.delete(child); return }
@@ -84,23 +91,34 @@ export async function waitHttp (port: number, path: string, timeoutMs: number, c
   throw new Error(`127.0.0.1:${port}${path} did not answer 200 within ${timeoutMs} ms`)
 }
 
-/** One GET over a fresh connection with Connection: close; resolves status and body length. */
+/** One GET over a fresh connection; resolves status and body length as soon as the response is complete. */
 export function httpGet (port: number, path: string): Promise<{ status: number, bodyLength: number }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
+    let all = Buffer.alloc(0)
     socket.setTimeout(2000, () => socket.destroy(new Error('timeout')))
-    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
-    socket.on('data', (b: Buffer) => chunks.push(b))
+    // Keep-alive, and the response's own framing tells its end: some peers keep the connection open after Connection: close.
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`))
     socket.on('error', reject)
-    socket.on('close', () => {
-      const all = Buffer.concat(chunks)
+    socket.on('close', () => reject(new Error('closed before a whole response')))
+    socket.on('data', (b: Buffer) => {
+      all = Buffer.concat([all, b])
       const end = all.indexOf('\r\n\r\n')
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(all.toString('latin1', 0, 16))?.[1] ?? NaN)
-      if (end < 0 || Number.isNaN(status)) { reject(new Error('no response')); return }
-      const head = all.toString('latin1', 0, end).toLowerCase()
+      if (end < 0) return
+      const head = all.toString('latin1', 0, end)
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? NaN)
       const body = all.subarray(end + 4)
-      resolve({ status, bodyLength: head.includes('transfer-encoding: chunked') ? dechunkedLength(body) : body.length })
+      const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)
+      let bodyLength: number
+      if (length !== null) {
+        if (body.length < Number(length[1])) return
+        bodyLength = body.length
+      } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+        if (body.indexOf('\r\n0\r\n\r\n') < 0 && !body.subarray(0, 5).equals(Buffer.from('0\r\n\r\n'))) return
+        bodyLength = dechunkedLength(body)
+      } else bodyLength = body.length
+      resolve({ status, bodyLength })
+      socket.destroy()
     })
   })
 }

@@ -1,6 +1,7 @@
 // Runs wrk (closed loop, keep-alive) pinned to the load core and reads its summary.
 import { spawn } from 'node:child_process'
 import { loadCore } from './peers.ts'
+import { track } from './procs.ts'
 
 export interface WrkResult {
   requests: number
@@ -36,7 +37,7 @@ export function parseWrk (out: string): WrkResult {
 export function runWrk (port: number, path: string, seconds: number, connections = 50): Promise<WrkResult> {
   const args = ['-c', String(loadCore), 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}${path}`]
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = track(spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] }))
     let out = ''
     child.stdout.on('data', (b: Buffer) => { out += b.toString('latin1') })
     child.stderr.on('data', (b: Buffer) => { out += b.toString('latin1') })

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The pilotfish command: run a config, proxy in one line, or validate a config file.
 import { parseArgs } from 'node:util'
 import { PilotfishError } from '../core/errors.ts'

@@ -17,6 +17,7 @@ function forwardable (headers: Record<string, string | string[] | undefined>): R
 class Forward implements Dispatcher.DispatchHandler {
   res: ServerResponse
   constructor (res: ServerResponse) { this.res = res }
+  onRequestStart (): void {} // its presence is how undici tells this API from the legacy one
   onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     this.res.writeHead(status, forwardable(headers))
   }

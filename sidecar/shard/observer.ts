@@ -5,20 +5,20 @@ import type { ShardMetrics } from './metrics.ts'
 
 export class ShardObserver implements RequestObserver {
   readonly metrics: ShardMetrics
-  readonly log: AccessLog
+  /** Loaded only once some listener logs: pino costs every shard memory that most sidecars never need. */
+  log: AccessLog | null = null
 
-  constructor (metrics: ShardMetrics, log: AccessLog) {
+  constructor (metrics: ShardMetrics) {
     this.metrics = metrics
-    this.log = log
   }
 
   onRequestEnd (r: FinishedRequest): void {
     this.metrics.finished(r)
-    if (r.listener.settings.accessLog) this.log.request(r)
+    if (r.listener.settings.accessLog) this.log?.request(r)
   }
 
   onRejected (listener: ListenerRuntime, clientIp: string, status: number, reason: string): void {
     this.metrics.rejected(listener.name, status, reason)
-    if (listener.settings.accessLog) this.log.rejected(listener.name, clientIp, status, reason)
+    if (listener.settings.accessLog) this.log?.rejected(listener.name, clientIp, status, reason)
   }
 }

@@ -2,7 +2,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { buildSnapshot, EndpointRegistry, type Snapshot, type SnapshotMessage } from '../../core/snapshot.ts'
 import { HttpListener } from '../../core/listener/http-listener.ts'
-import { AccessLog } from './access-log.ts'
 import { ShardMetrics } from './metrics.ts'
 import { ShardObserver } from './observer.ts'
 import type { FromShard, ToShard } from './messages.ts'
@@ -10,8 +9,7 @@ import type { FromShard, ToShard } from './messages.ts'
 export class Shard {
   readonly registry = new EndpointRegistry()
   readonly metrics = new ShardMetrics()
-  readonly log = new AccessLog()
-  readonly observer = new ShardObserver(this.metrics, this.log)
+  readonly observer = new ShardObserver(this.metrics)
   #listeners = new Map<string, HttpListener>()
   #snapshot: Snapshot | null = null
 
@@ -20,6 +18,10 @@ export class Shard {
    * running snapshot in place; existing listeners swap their runtime between requests.
    */
   async apply (msg: SnapshotMessage): Promise<void> {
+    if (this.observer.log === null && msg.config.listeners.some((l) => l.accessLog)) {
+      const { AccessLog } = await import('./access-log.ts')
+      this.observer.log = new AccessLog()
+    }
     const snap = buildSnapshot(msg, this.registry, this.observer)
     const bound = new Map<string, HttpListener>()
     try {
@@ -58,13 +60,13 @@ export class Shard {
     for (const [name, l] of this.#listeners) {
       listeners.push({ name, port: l.port, connections: l.connectionCount, inFlight: l.busyCount })
     }
-    return { type: 'stats', id, metrics: [], endpoints, listeners }
+    return { type: 'stats', id, metrics: this.metrics.toJSON(), endpoints, listeners }
   }
 
   async drain (deadlineMs: number): Promise<void> {
     await Promise.all([...this.#listeners.values()].map((l) => l.drain(deadlineMs)))
     this.registry.closeAll()
-    this.log.flush()
+    this.observer.log?.flush()
   }
 }
 
@@ -81,11 +83,7 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
         )
         return
       case 'stats':
-        shard.metrics.registry.getMetricsAsJSON().then((metrics) => {
-          const s = shard.stats(m.id)
-          if (s.type === 'stats') s.metrics = metrics
-          send(s)
-        }, () => send(shard.stats(m.id)))
+        send(shard.stats(m.id))
         return
       case 'drain':
         shard.drain(m.deadlineMs).then(() => {

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
-const CLI = new URL('../../sidecar/cli.ts', import.meta.url).pathname
+const CLI = new URL('../../sidecar/pilotfish.js', import.meta.url).pathname
 
 export interface CliRun { code: number | null, stdout: string, stderr: string }
 

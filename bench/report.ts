@@ -1,0 +1,123 @@
+// The benchmark's results: medians with min–max across repetitions, Pilotfish's ratios, the targets, as Markdown.
+import { bodies } from './peers.ts'
+
+/** One wrk run of one peer at one body size. */
+export interface LoadSample {
+  rps: number
+  p50ms: number
+  p99ms: number
+  errors: number
+  cpuUsPerRequest?: number // undefined for "direct" (no proxy process)
+  rssIdle?: number // bytes, before any load in this round
+  rssPeak?: number // bytes, highest summed VmRSS seen during the run
+}
+
+/** One fixed-rate run of one peer (12 B body). */
+export interface RateSample { p50ms: number, p99ms: number, achievedRps: number, backlogged: number, errors: number }
+
+export interface Results {
+  load: Map<string, Map<string, LoadSample[]>> // peer → body label → one sample per repetition
+  rate: Map<string, RateSample[]> // peer → one sample per repetition, same order for every peer
+  idleShards2: number[] // bytes, Pilotfish --shards 2, one per repetition
+}
+
+export const pilotfish = 'Pilotfish'
+const reference = 'undici reference'
+const haproxy = 'HAProxy'
+const MiB = 1024 * 1024
+
+export function median (xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+/** "median (min–max)", or just the value for one repetition. */
+function cell (xs: readonly (number | undefined)[], digits: number, scale = 1): string {
+  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).map((x) => x / scale)
+  if (v.length === 0) return '—'
+  const m = median(v).toFixed(digits)
+  return v.length === 1 ? m : `${m} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`
+}
+
+function samples (r: Results, peer: string, body: string): LoadSample[] { return r.load.get(peer)?.get(body) ?? [] }
+function med (r: Results, peer: string, body: string, pick: (s: LoadSample) => number | undefined): number {
+  return median(samples(r, peer, body).map(pick).filter((x): x is number => x !== undefined))
+}
+/** The peak over both body sizes, per repetition: what a container's memory limit would have to hold. */
+function peakPerRep (r: Results, peer: string): number[] {
+  const runs = bodies.map((b) => samples(r, peer, b.label))
+  const reps = Math.max(...runs.map((x) => x.length))
+  return Array.from({ length: reps }, (_, i) => {
+    const peaks = runs.map((x) => x[i]?.rssPeak ?? NaN).filter(Number.isFinite)
+    return peaks.length === 0 ? NaN : Math.max(...peaks)
+  })
+}
+/** Added latency per repetition (peer minus direct in the same round), so both numbers saw the same conditions. */
+function added (r: Results, peer: string, pick: (s: RateSample) => number): number[] {
+  const direct = r.rate.get('direct') ?? []
+  return (r.rate.get(peer) ?? []).map((s, i) => pick(s) - pick(direct[i] ?? { p50ms: NaN, p99ms: NaN, achievedRps: NaN, backlogged: 0, errors: 0 }))
+}
+const ratio = (a: number, b: number): string => Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—'
+
+export function renderTables (r: Results, peers: readonly string[]): string {
+  const lines: string[] = []
+  lines.push('| peer | body | requests/s | p50 ms | p99 ms | CPU µs/request | RSS idle MiB | RSS peak MiB | errors |')
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|')
+  for (const peer of peers) {
+    for (const b of bodies) {
+      const s = samples(r, peer, b.label)
+      lines.push(`| ${peer} | ${b.label} | ${cell(s.map((x) => x.rps), 0)} | ${cell(s.map((x) => x.p50ms), 2)} | ${cell(s.map((x) => x.p99ms), 2)} | ` +
+        `${cell(s.map((x) => x.cpuUsPerRequest), 1)} | ${cell(s.map((x) => x.rssIdle), 1, MiB)} | ${cell(s.map((x) => x.rssPeak), 1, MiB)} | ${s.reduce((a, x) => a + x.errors, 0)} |`)
+    }
+  }
+  lines.push('', 'Pilotfish ÷ peer (medians; above 1 is better for requests/s, below 1 is better for CPU and memory):', '')
+  lines.push('| peer | requests/s 12 B | requests/s 16 KiB | CPU/request 12 B | CPU/request 16 KiB | peak RSS |')
+  lines.push('|---|--:|--:|--:|--:|--:|')
+  for (const peer of peers.filter((p) => p !== pilotfish)) {
+    const [small, large] = [bodies[0].label, bodies[1].label]
+    const cpu = (p: string, b: string): number => med(r, p, b, (s) => s.cpuUsPerRequest)
+    lines.push(`| ${peer} | ${ratio(med(r, pilotfish, small, (s) => s.rps), med(r, peer, small, (s) => s.rps))} | ` +
+      `${ratio(med(r, pilotfish, large, (s) => s.rps), med(r, peer, large, (s) => s.rps))} | ${ratio(cpu(pilotfish, small), cpu(peer, small))} | ` +
+      `${ratio(cpu(pilotfish, large), cpu(peer, large))} | ${ratio(median(peakPerRep(r, pilotfish)), median(peakPerRep(r, peer)))} |`)
+  }
+  lines.push('', 'At a fixed ~1,000 requests/s (12 B, bench/rate.ts, 10 keep-alive connections); added = peer − direct in the same round:', '')
+  lines.push('| peer | achieved req/s | p50 ms | p99 ms | added p50 ms | added p99 ms |')
+  lines.push('|---|--:|--:|--:|--:|--:|')
+  for (const peer of peers) {
+    const s = r.rate.get(peer) ?? []
+    const dash = peer === 'direct'
+    lines.push(`| ${peer} | ${cell(s.map((x) => x.achievedRps), 0)} | ${cell(s.map((x) => x.p50ms), 3)} | ${cell(s.map((x) => x.p99ms), 3)} | ` +
+      `${dash ? '—' : cell(added(r, peer, (x) => x.p50ms), 3)} | ${dash ? '—' : cell(added(r, peer, (x) => x.p99ms), 3)} |`)
+  }
+  lines.push('', `Pilotfish \`--shards 2\` idle RSS (listener answering, then 2 s): ${cell(r.idleShards2, 1, MiB)} MiB.`)
+  return lines.join('\n')
+}
+
+/** The issue's targets, each PASS, FAIL or SKIP (a peer it needs was not run), with the numbers behind it. */
+export function renderTargets (r: Results): string {
+  const out: string[] = []
+  const verdict = (ok: boolean | undefined, text: string): void => { out.push(`- ${ok === undefined ? 'SKIP' : ok ? 'PASS' : 'FAIL'}: ${text}`) }
+  const known = (...xs: number[]): boolean => xs.every(Number.isFinite)
+  for (const [b, need] of [[bodies[0].label, 1.7], [bodies[1].label, 1.5]] as const) {
+    const pf = med(r, pilotfish, b, (s) => s.rps)
+    const ref = med(r, reference, b, (s) => s.rps)
+    verdict(known(pf, ref) ? pf >= need * ref : undefined, `throughput ${b}: Pilotfish ${(pf / ref).toFixed(2)}× the undici reference (target ≥ ${need}×)`)
+  }
+  const cpuPf = med(r, pilotfish, bodies[0].label, (s) => s.cpuUsPerRequest)
+  const cpuHa = med(r, haproxy, bodies[0].label, (s) => s.cpuUsPerRequest)
+  verdict(known(cpuPf, cpuHa) ? cpuPf <= 2 * cpuHa : undefined,
+    `CPU per request 12 B: Pilotfish ${cpuPf.toFixed(1)} µs, ${(cpuPf / cpuHa).toFixed(2)}× HAProxy's ${cpuHa.toFixed(1)} µs (target ≤ 2×)`)
+  const peakPf = median(peakPerRep(r, pilotfish))
+  const peakRef = median(peakPerRep(r, reference))
+  verdict(known(peakPf, peakRef) ? peakPf <= 0.5 * peakRef : undefined,
+    `peak RSS under load: Pilotfish ${(peakPf / MiB).toFixed(1)} MiB, ${(peakPf / peakRef).toFixed(2)}× the undici reference's ${(peakRef / MiB).toFixed(1)} MiB (target ≤ 0.5×)`)
+  const idle = median(r.idleShards2)
+  verdict(known(idle) ? idle < 100e6 : undefined, `idle RSS with --shards 2: ${(idle / 1e6).toFixed(1)} MB = ${(idle / MiB).toFixed(1)} MiB (target < 100 MB)`)
+  const addPf = median(added(r, pilotfish, (x) => x.p99ms))
+  const addHa = median(added(r, haproxy, (x) => x.p99ms))
+  verdict(known(addPf, addHa) ? addPf - addHa <= 0.3 : undefined,
+    `added p99 at ~1,000 requests/s: Pilotfish +${addPf.toFixed(3)} ms, HAProxy +${addHa.toFixed(3)} ms, difference ${(addPf - addHa).toFixed(3)} ms (target ≤ 0.3 ms)`)
+  return out.join('\n')
+}

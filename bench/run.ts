@@ -1,0 +1,141 @@
+// `npm run bench`: Pilotfish against direct, HAProxy, NGINX and Node proxies, interleaved, one pinned core each (DATA-PLANE.md's method).
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { bodies, loadCore, mallocEnv, peers, startUpstream, type Context, type Peer, type Running } from './peers.ts'
+import { cpuMicros, freePort, httpGet, killAllNow, pollPeakRss, processTree, rssBytes, start, stop, track, waitHttp } from './procs.ts'
+import { renderTables, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
+import { checkCores, ensureDebianPackages, ensureNpmPeers } from './setup.ts'
+import { runWrk } from './wrk.ts'
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
+const { values } = parseArgs({
+  options: { reps: { type: 'string' }, duration: { type: 'string' }, quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+})
+if (values.help === true) {
+  process.stdout.write('npm run bench -- [--reps N (3)] [--duration SECONDS (10)] [--quick (1 rep, 3 s, direct/Pilotfish/undici/HAProxy)]\n')
+  process.exit(0)
+}
+const quick = values.quick
+const reps = Number(values.reps ?? (quick ? 1 : 3))
+const seconds = Number(values.duration ?? (quick ? 3 : 10))
+const warmupSeconds = quick ? 1 : 2
+if (!(Number.isInteger(reps) && reps >= 1 && reps <= 20 && Number.isInteger(seconds) && seconds >= 1 && seconds <= 120)) {
+  process.stderr.write('bench: --reps must be 1–20 and --duration 1–120 (whole seconds)\n')
+  process.exit(2)
+}
+const selected: Peer[] = peers.filter((p) => !quick || p.quick)
+const commandLine = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`
+const log = (line: string): void => { process.stderr.write(line + '\n') }
+
+// Cleanup on every way out: the processes we started (by their process group) and the scratch directory.
+const dir = mkdtempSync(join(tmpdir(), 'pilotfish-bench-'))
+const cleanup = (): void => { killAllNow(); rmSync(dir, { recursive: true, force: true }) }
+process.on('exit', cleanup)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { log(`bench: ${signal}, stopping`); process.exit(130) })
+
+/** Runs bench/rate.ts on the load core and reads its JSON line. */
+function runRate (port: number): Promise<RateSample> {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn('taskset', ['-c', String(loadCore), process.execPath, join(repo, 'bench/rate.ts'), String(port), bodies[0].path, '1000', String(seconds), '10', '1'],
+      { stdio: ['ignore', 'pipe', 'inherit'] }))
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => { out += b.toString('latin1') })
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000)
+    child.on('close', (code) => {
+      clearTimeout(guard)
+      try { if (code !== 0) throw new Error(`rate.ts exited with ${code}`); resolve(JSON.parse(out) as RateSample) } catch (e) { reject(e as Error) }
+    })
+  })
+}
+
+/** One wrk run with its warm-up; CPU and peak RSS of the proxy's process tree around the measured part only. */
+async function measure (running: Running, body: (typeof bodies)[number], rssIdle: number | undefined): Promise<LoadSample> {
+  await runWrk(running.port, body.path, warmupSeconds)
+  const pids = running.pids()
+  const cpuBefore = cpuMicros(pids)
+  const poll = pollPeakRss(pids)
+  const w = await runWrk(running.port, body.path, seconds)
+  const cpu = cpuMicros(pids) - cpuBefore
+  const rssPeak = poll.stop()
+  const isProxy = pids.length > 0
+  return { rps: w.rps, p50ms: w.p50ms, p99ms: w.p99ms, errors: w.errors, cpuUsPerRequest: isProxy ? cpu / w.requests : undefined, rssIdle, rssPeak: isProxy ? rssPeak : undefined }
+}
+
+/** Pilotfish with two shards, doing nothing: what a sidecar costs a container while its service is quiet. */
+async function idleTwoShards (ctx: Context): Promise<number> {
+  const [port, admin] = [await freePort(), await freePort()]
+  const child = start(process.execPath, [join(repo, 'sidecar/cli.ts'), 'proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${ctx.upstreamPort}`,
+    '--shards', '2', '--admin', `127.0.0.1:${admin}`], { core: 1, env: { ...process.env, ...mallocEnv }, cwd: repo })
+  try {
+    await waitHttp(port, bodies[0].path, 20000, child)
+    await sleep(2000)
+    return rssBytes(processTree(child.pid as number))
+  } finally { await stop(child) }
+}
+
+function versions (): string {
+  const first = (cmd: string, args: string[]): string => (spawnSync(cmd, args, { encoding: 'latin1' }).stdout + spawnSync(cmd, args, { encoding: 'latin1' }).stderr).split('\n')[0]?.trim() ?? '?'
+  return `Node ${process.version}; ${first('haproxy', ['-v'])}; ${first('nginx', ['-v'])}; ${first('wrk', ['-v'])}; kernel ${first('uname', ['-r'])}`
+}
+
+async function main (): Promise<void> {
+  if (Number(process.versions.node.split('.')[0]) < 24) throw new Error('run with Node 24 (npm run bench uses the project\'s node devDependency)')
+  const coreProblem = checkCores()
+  if (coreProblem !== undefined) throw new Error(coreProblem)
+  ensureDebianPackages()
+  ensureNpmPeers(repo)
+  // This process polls /proc and spawns the load: it belongs with the load on core 0, never on the proxy's core.
+  execFileSync('taskset', ['-a', '-p', '-c', String(loadCore), String(process.pid)], { stdio: 'ignore' })
+
+  const upstream = await startUpstream({ dir, repo, node: process.execPath })
+  const ctx: Context = { dir, repo, node: process.execPath, upstreamPort: upstream.port }
+  const results: Results = { load: new Map(), rate: new Map(), idleShards2: [] }
+  const started = Date.now()
+  for (let round = 1; round <= reps; round++) {
+    for (const peer of selected) {
+      log(`bench: round ${round}/${reps}: ${peer.name} (${((Date.now() - started) / 1000).toFixed(0)} s so far)`)
+      let running: Running | undefined
+      try {
+        running = await peer.start(ctx)
+        for (const b of bodies) {
+          const got = await httpGet(running.port, b.path)
+          if (got.status !== 200 || got.bodyLength !== b.bytes) throw new Error(`${b.path} answered ${got.status} with ${got.bodyLength} bytes`)
+        }
+        await sleep(2000) // settle, then idle RSS (before any load)
+        const pids = running.pids()
+        const rssIdle = pids.length > 0 ? rssBytes(pids) : undefined
+        const byBody = results.load.get(peer.name) ?? new Map<string, LoadSample[]>()
+        results.load.set(peer.name, byBody)
+        for (const b of bodies) byBody.set(b.label, [...(byBody.get(b.label) ?? []), await measure(running, b, rssIdle)])
+        const rate = results.rate.get(peer.name) ?? []
+        results.rate.set(peer.name, [...rate, await runRate(running.port)])
+      } catch (e) {
+        log(`bench: ${peer.name} failed in round ${round}: ${(e as Error).message}`)
+      } finally {
+        if (running?.child !== undefined) await stop(running.child)
+      }
+    }
+    results.idleShards2.push(await idleTwoShards(ctx).catch((e: unknown) => { log(`bench: --shards 2 idle: ${(e as Error).message}`); return NaN }))
+  }
+  await stop(upstream.child)
+
+  const header = [
+    `# Pilotfish benchmark, ${new Date().toISOString()}`, '',
+    `Command: \`${commandLine}\` (${reps} interleaved repetition(s), ${seconds} s per run after a ${warmupSeconds} s warm-up, wrk -t1 -c50 keep-alive; ` +
+    `proxy alone on core 1, wrk/bench/rate.ts and the nginx upstream on core 0). Cells: median (min–max).`, '',
+    `Every Node process (Pilotfish and the Node peers) ran with MALLOC_TRIM_THRESHOLD_=${mallocEnv.MALLOC_TRIM_THRESHOLD_} MALLOC_TOP_PAD_=${mallocEnv.MALLOC_TOP_PAD_}.`, '',
+    versions(), '',
+  ].join('\n')
+  const text = `${header}\n${renderTables(results, selected.map((p) => p.name))}\n\nTargets:\n\n${renderTargets(results)}\n`
+  mkdirSync(join(repo, 'bench/results'), { recursive: true })
+  writeFileSync(join(repo, 'bench/results/latest.md'), text)
+  process.stdout.write(text)
+  log(`bench: written to bench/results/latest.md in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+}
+
+main().catch((e: unknown) => { log(`bench: ${(e as Error).stack ?? String(e)}`); process.exitCode = 1 })
