@@ -87,10 +87,13 @@ async function main (argv: string[]): Promise<number> {
   return -1 // keep running
 }
 
-main(process.argv.slice(2)).then((code) => {
-  if (code >= 0) process.exitCode = code
-}, (e: unknown) => {
-  if (e instanceof PilotfishError) printProblems(e)
-  else err(`pilotfish: ${(e as Error).message}`)
-  process.exitCode = 1
-})
+/** Runs the command line; sets process.exitCode unless the command keeps running (run, proxy). */
+export function runCli (argv: string[]): Promise<void> {
+  return main(argv).then((code) => {
+    if (code >= 0) process.exitCode = code
+  }, (e: unknown) => {
+    if (e instanceof PilotfishError) printProblems(e)
+    else err(`pilotfish: ${(e as Error).message}`)
+    process.exitCode = 1
+  })
+}

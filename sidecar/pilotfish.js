@@ -2,6 +2,7 @@
 // The pilotfish command's entry. Plain JavaScript on purpose: it turns on Node's compile cache before any
 // TypeScript is loaded, so a warm start strips no types and no thread loads the type stripper (~16 MiB of
 // WebAssembly per thread: the control plane and every shard). Shards inherit the cache through the environment.
+// `npm ci` warms the cache (the "prepare" script), so even a container's first start is lean.
 import module from 'node:module'
 import { fileURLToPath } from 'node:url'
 
@@ -10,4 +11,11 @@ if (process.env.NODE_COMPILE_CACHE === undefined) {
   const { directory } = module.enableCompileCache(dir)
   if (directory !== undefined) process.env.NODE_COMPILE_CACHE = directory
 }
-await import('./cli.ts')
+if (process.argv[2] === '--warm-compile-cache') {
+  // Every module a control plane or a shard loads (shard.ts starts nothing outside a shard thread).
+  await Promise.all(['./cli.ts', './shard/shard.ts', './shard/access-log.ts'].map((m) => import(m)))
+  module.flushCompileCache()
+} else {
+  const { runCli } = await import('./cli.ts')
+  await runCli(process.argv.slice(2))
+}
