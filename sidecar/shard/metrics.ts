@@ -1,4 +1,4 @@
-// Per-shard request metrics, counted in plain structures (prom-client would cost every shard ~8 MiB);
+// Per-shard request metrics, counted in plain structures (prom-client would cost every shard ~8 MiB of memory);
 // the control plane merges every shard's with prom-client's aggregator and renders them.
 import type { FinishedRequest } from '../../core/runtime.ts'
 
@@ -18,27 +18,40 @@ export interface MetricJson {
 interface Count { readonly labels: Record<string, string>, n: number }
 interface Timing { readonly labels: Record<string, string>, readonly buckets: Float64Array, sum: number, count: number }
 
+/** Nested maps keyed by strings the engine already holds (their hashes are cached): no string built per request. */
+type Tree<T> = Map<string, T>
+
+function child<T> (tree: Tree<Tree<T>>, key: string): Tree<T> {
+  let v = tree.get(key)
+  if (v === undefined) {
+    v = new Map()
+    tree.set(key, v)
+  }
+  return v
+}
+
 export class ShardMetrics {
-  // keyed by the joined label values, so a request costs a string join and two map lookups
-  #requests = new Map<string, Count>()
-  #durations = new Map<string, Timing>()
+  // listener → rule → target group → target → counts by status class
+  #requests: Tree<Tree<Tree<Tree<Count[]>>>> = new Map()
+  // listener → target group → timing
+  #durations: Tree<Tree<Timing>> = new Map()
   #rejected = new Map<string, Count>()
 
   finished (r: FinishedRequest): void {
     const listener = r.listener.name
-    const code = CLASSES[Math.min(5, Math.floor(r.status / 100))]!
-    const key = `${listener}\0${r.ruleName}\0${r.groupName}\0${r.targetId}\0${code}`
-    let c = this.#requests.get(key)
-    if (c === undefined) {
-      c = { labels: { listener, rule: r.ruleName, target_group: r.groupName, target: r.targetId, code }, n: 0 }
-      this.#requests.set(key, c)
+    const byTarget = child(child(child(this.#requests, listener), r.ruleName), r.groupName)
+    let counts = byTarget.get(r.targetId)
+    if (counts === undefined) {
+      counts = []
+      for (const code of CLASSES) counts.push({ labels: { listener, rule: r.ruleName, target_group: r.groupName, target: r.targetId, code }, n: 0 })
+      byTarget.set(r.targetId, counts)
     }
-    c.n++
-    const hkey = `${listener}\0${r.groupName}`
-    let t = this.#durations.get(hkey)
+    counts[Math.min(5, Math.floor(r.status / 100))]!.n++
+    const byGroup = child(this.#durations, listener)
+    let t = byGroup.get(r.groupName)
     if (t === undefined) {
       t = { labels: { listener, target_group: r.groupName }, buckets: new Float64Array(BUCKETS.length), sum: 0, count: 0 }
-      this.#durations.set(hkey, t)
+      byGroup.set(r.groupName, t)
     }
     const seconds = r.durationMs / 1000
     let i = 0
@@ -59,24 +72,40 @@ export class ShardMetrics {
   }
 
   toJSON (): MetricJson[] {
-    const counter = (name: string, help: string, counts: Map<string, Count>): MetricJson =>
-      ({ name, help, type: 'counter', aggregator: 'sum', values: [...counts.values()].map((c) => ({ labels: c.labels, value: c.n })) })
-    const name = 'pilotfish_request_duration_seconds'
-    const values: MetricJson['values'] = []
-    for (const t of this.#durations.values()) {
-      let cumulative = 0
-      for (let i = 0; i < BUCKETS.length; i++) {
-        cumulative += t.buckets[i]!
-        values.push({ labels: { le: BUCKETS[i]!, ...t.labels }, value: cumulative, metricName: `${name}_bucket` })
+    const requests: MetricJson['values'] = []
+    for (const byRule of this.#requests.values()) {
+      for (const byGroup of byRule.values()) {
+        for (const byTarget of byGroup.values()) {
+          for (const counts of byTarget.values()) {
+            for (const c of counts) if (c.n > 0) requests.push({ labels: c.labels, value: c.n })
+          }
+        }
       }
-      values.push({ labels: { le: '+Inf', ...t.labels }, value: t.count, metricName: `${name}_bucket` })
-      values.push({ labels: t.labels, value: t.sum, metricName: `${name}_sum` })
-      values.push({ labels: t.labels, value: t.count, metricName: `${name}_count` })
+    }
+    const name = 'pilotfish_request_duration_seconds'
+    const durations: MetricJson['values'] = []
+    for (const byGroup of this.#durations.values()) {
+      for (const t of byGroup.values()) {
+        let cumulative = 0
+        for (let i = 0; i < BUCKETS.length; i++) {
+          cumulative += t.buckets[i]!
+          durations.push({ labels: { le: BUCKETS[i]!, ...t.labels }, value: cumulative, metricName: `${name}_bucket` })
+        }
+        durations.push({ labels: { le: '+Inf', ...t.labels }, value: t.count, metricName: `${name}_bucket` })
+        durations.push({ labels: t.labels, value: t.sum, metricName: `${name}_sum` })
+        durations.push({ labels: t.labels, value: t.count, metricName: `${name}_count` })
+      }
     }
     return [
-      counter('pilotfish_requests_total', 'Requests by listener, rule, target group, target and status class', this.#requests),
-      { name, help: 'Time from a request head to the last response byte, by listener and target group', type: 'histogram', aggregator: 'sum', values },
-      counter('pilotfish_requests_rejected_total', 'Requests rejected before routing (malformed, too large, too slow), by listener, status and reason', this.#rejected),
+      { name: 'pilotfish_requests_total', help: 'Requests by listener, rule, target group, target and status class', type: 'counter', aggregator: 'sum', values: requests },
+      { name, help: 'Time from a request head to the last response byte, by listener and target group', type: 'histogram', aggregator: 'sum', values: durations },
+      {
+        name: 'pilotfish_requests_rejected_total',
+        help: 'Requests rejected before routing (malformed, too large, too slow), by listener, status and reason',
+        type: 'counter',
+        aggregator: 'sum',
+        values: [...this.#rejected.values()].map((c) => ({ labels: c.labels, value: c.n })),
+      },
     ]
   }
 }
