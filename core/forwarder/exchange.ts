@@ -357,7 +357,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     this.#headSeen = true
     this.status = 101
     this.client.writeHeadAndBody(head, extra)
-    this.#conn!.socket.setTimeout(this.listener.settings.idleTimeoutMs)
+    this.#conn!.setTimeout(this.listener.settings.idleTimeoutMs)
     this.client.startTunnel()
   }
 

@@ -21,12 +21,16 @@ export class TargetConnection {
   /** Requests this connection has carried; > 0 means a close may be the stale keep-alive race. */
   uses = 0
   connected = false
+  /** When it last went back to the pool (the pool's sweep closes it after the keep-alive timeout). */
+  idleSince = 0
   #receivedAny = false
+  #timeoutMs: number
 
   constructor (pool: TargetPool, connectTimeoutMs: number) {
     this.pool = pool
     const socket = net.connect({ host: pool.endpoint.host, port: pool.endpoint.port, noDelay: true })
     this.socket = socket
+    this.#timeoutMs = connectTimeoutMs
     socket.setTimeout(connectTimeoutMs)
     socket.on('connect', () => { this.connected = true })
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
@@ -41,8 +45,15 @@ export class TargetConnection {
     this.user = user
     this.uses++
     this.#receivedAny = false
-    if (this.connected) this.socket.setTimeout(responseTimeoutMs)
-    else this.socket.once('connect', () => this.socket.setTimeout(responseTimeoutMs))
+    if (this.connected) this.setTimeout(responseTimeoutMs)
+    else this.socket.once('connect', () => this.setTimeout(responseTimeoutMs))
+  }
+
+  /** Re-arms only on change: each socket.setTimeout() allocates a timer in Node, and requests are many. */
+  setTimeout (ms: number): void {
+    if (ms === this.#timeoutMs) return
+    this.#timeoutMs = ms
+    this.socket.setTimeout(ms)
   }
 
   /** Returns the connection to the pool, or closes it when the pool is full or closing. */
@@ -64,7 +75,7 @@ export class TargetConnection {
 
   #onTimeout (): void {
     if (this.user !== null) this.user.onTargetTimeout()
-    else this.socket.destroy() // idle keep-alive time is over
+    else this.socket.destroy()
   }
 
   #onClose (): void {
@@ -81,12 +92,16 @@ export interface PoolSettings {
   maxIdle: number
 }
 
-/** Idle connections in a stack, so the warmest (most recently used) is reused first. */
+/**
+ * Idle connections in a stack, so the warmest (most recently used) is reused first; the oldest sit at the
+ * bottom, where one sweep timer per pool closes them after the keep-alive timeout.
+ */
 export class TargetPool {
   readonly endpoint: Endpoint
   settings: PoolSettings
   #idle: TargetConnection[] = []
   #closed = false
+  #sweeper: NodeJS.Timeout | null = null
 
   constructor (endpoint: Endpoint, settings: PoolSettings) {
     this.endpoint = endpoint
@@ -95,8 +110,13 @@ export class TargetPool {
 
   /** An idle connection, or null when a new one must be opened. */
   takeIdle (): TargetConnection | null {
-    const conn = this.#idle.pop()
-    return conn === undefined ? null : conn
+    const now = Date.now()
+    for (;;) {
+      const conn = this.#idle.pop()
+      if (conn === undefined) return null
+      if (now - conn.idleSince < this.settings.keepAliveTimeoutMs) return conn
+      conn.socket.destroy() // the sweep has not come round yet; the ones below are older still
+    }
   }
 
   open (): TargetConnection {
@@ -108,8 +128,24 @@ export class TargetPool {
       conn.socket.destroy()
       return
     }
-    conn.socket.setTimeout(this.settings.keepAliveTimeoutMs)
+    conn.idleSince = Date.now()
     this.#idle.push(conn)
+    if (this.#sweeper === null) {
+      this.#sweeper = setInterval(() => this.#sweep(), Math.max(250, this.settings.keepAliveTimeoutMs / 4))
+      this.#sweeper.unref()
+    }
+  }
+
+  #sweep (): void {
+    const idle = this.#idle
+    const cutoff = Date.now() - this.settings.keepAliveTimeoutMs
+    let n = 0
+    while (n < idle.length && idle[n]!.idleSince <= cutoff) n++
+    if (n > 0) for (const conn of idle.splice(0, n)) conn.socket.destroy()
+    if (idle.length === 0 && this.#sweeper !== null) {
+      clearInterval(this.#sweeper)
+      this.#sweeper = null
+    }
   }
 
   forget (conn: TargetConnection): void {
@@ -122,6 +158,8 @@ export class TargetPool {
   /** Closes idle connections now; busy ones close when their request ends (putIdle refuses them). */
   close (): void {
     this.#closed = true
+    if (this.#sweeper !== null) clearInterval(this.#sweeper)
+    this.#sweeper = null
     const idle = this.#idle
     this.#idle = []
     for (let i = 0; i < idle.length; i++) idle[i]!.socket.destroy()

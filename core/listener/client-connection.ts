@@ -37,6 +37,8 @@ export class ClientConnection implements ClientSide {
   #scanner: ChunkedScanner | null = null
   #driving = false
   #clientEnded = false
+  /** The socket's armed timeout: re-armed only on change, as each setTimeout() allocates a timer in Node. */
+  #timeoutMs = 0
 
   constructor (socket: net.Socket, owner: ConnectionOwner) {
     this.socket = socket
@@ -45,7 +47,7 @@ export class ClientConnection implements ClientSide {
     this.clientIp = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
     this.clientPort = socket.remotePort ?? 0
     socket.setNoDelay(true)
-    socket.setTimeout(owner.runtime.settings.idleTimeoutMs)
+    this.#setTimeout(owner.runtime.settings.idleTimeoutMs)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('drain', () => this.#exchange?.onClientDrain())
     socket.on('timeout', () => this.#onTimeout())
@@ -74,13 +76,19 @@ export class ClientConnection implements ClientSide {
     return ok
   }
 
+  #setTimeout (ms: number): void {
+    if (ms === this.#timeoutMs) return
+    this.#timeoutMs = ms
+    this.socket.setTimeout(ms)
+  }
+
   pauseReading (): void { this.socket.pause() }
   resumeReading (): void { if (this.#phase === Phase.Body || this.#phase === Phase.Tunnel) this.socket.resume() }
   destroy (): void { this.socket.destroy() }
 
   startTunnel (): void {
     this.#phase = Phase.Tunnel
-    this.socket.setTimeout(this.owner.runtime.settings.idleTimeoutMs)
+    this.#setTimeout(this.owner.runtime.settings.idleTimeoutMs)
     const rest = this.#buf
     this.#buf = null
     if (rest !== null) this.#exchange!.tunnelWrite(rest)
@@ -94,7 +102,7 @@ export class ClientConnection implements ClientSide {
       return
     }
     this.#phase = Phase.Idle
-    this.socket.setTimeout(this.owner.runtime.settings.idleTimeoutMs)
+    this.#setTimeout(this.owner.runtime.settings.idleTimeoutMs)
     this.socket.resume()
     if (this.#buf !== null && !this.#driving) this.#drive()
   }
@@ -142,7 +150,7 @@ export class ClientConnection implements ClientSide {
         if (this.#phase === Phase.Idle) {
           this.#phase = Phase.Head
           this.#headStartedAt = Date.now()
-          this.socket.setTimeout(settings.headerTimeoutMs)
+          this.#setTimeout(settings.headerTimeoutMs)
         } else if (Date.now() - this.#headStartedAt > settings.headerTimeoutMs) {
           return this.#reject(408, 'header-timeout')
         }
@@ -180,9 +188,8 @@ export class ClientConnection implements ClientSide {
       this.#phase = Phase.Body
       this.#bodyRemaining = head.contentLength
       if (head.bodyKind === BodyKind.Chunked) (this.#scanner ??= new ChunkedScanner()).reset()
-      this.socket.setTimeout(runtime.settings.bodyTimeoutMs)
+      this.#setTimeout(runtime.settings.bodyTimeoutMs)
     }
-    if (this.#phase === Phase.Waiting) this.socket.setTimeout(0) // the target's timeouts bound the wait now
     ex.start()
     if (this.#phase === Phase.Body && this.#buf !== null) {
       const buf = this.#buf
@@ -224,7 +231,6 @@ export class ClientConnection implements ClientSide {
     if (!done) return
     if (end < chunk.length) this.#stash(chunk, end)
     this.#phase = Phase.Waiting
-    this.socket.setTimeout(0)
     if (this.#buf !== null) this.socket.pause()
     ex.onRequestComplete()
   }
@@ -262,6 +268,7 @@ export class ClientConnection implements ClientSide {
         this.#exchange?.abort('idle-timeout')
         return this.#close()
       default:
+        // Waiting on the target: its connect and response timeouts bound the wait, not the client's.
     }
   }
 
