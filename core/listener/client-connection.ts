@@ -14,6 +14,9 @@ import { Exchange, type ClientSide } from '../forwarder/exchange.ts'
 import { prebuiltReply } from '../forwarder/local-reply.ts'
 import type { ListenerRuntime } from '../runtime.ts'
 
+/** Bodies up to this size go out in one buffer with their head (a copy costs less than a writev). */
+const SMALL_BODY = 16384
+
 const Phase = { Idle: 0, Head: 1, Body: 2, Waiting: 3, Tunnel: 4, Closed: 5 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
 
@@ -69,6 +72,13 @@ export class ClientConnection implements ClientSide {
   writeHeadAndBody (head: string, body: Buffer | null): boolean {
     if (this.socket.destroyed) return true
     if (body === null || body.length === 0) return this.socket.write(head, 'latin1')
+    if (body.length <= SMALL_BODY) {
+      // One buffer, one plain write: cheaper in Node than cork + writev of a string and a buffer.
+      const out = Buffer.allocUnsafe(head.length + body.length)
+      out.write(head, 0, 'latin1')
+      body.copy(out, head.length)
+      return this.socket.write(out)
+    }
     this.socket.cork()
     this.socket.write(head, 'latin1')
     const ok = this.socket.write(body)
