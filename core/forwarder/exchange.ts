@@ -28,6 +28,9 @@ export interface ClientSide {
   readonly clientIp: string
   readonly clientPort: number
   write (data: Buffer | string): boolean
+  /** Writes bytes that are valid only during the call (a view of a shared read buffer): they are copied. */
+  writeTransient (chunk: Buffer): boolean
+  /** Writes a head and a body; the body is copied, so it may be transient. */
   writeHeadAndBody (head: string, body: Buffer | null): boolean
   /** Called once when both the request and the response are complete (or the exchange failed). */
   onExchangeDone (keepAlive: boolean): void
@@ -192,7 +195,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
   onTargetData (chunk: Buffer): void {
     if (this.#tunnel) {
       this.responseBytes += chunk.length
-      if (!this.client.write(chunk)) this.#conn!.socket.pause()
+      if (!this.client.writeTransient(chunk)) this.#conn!.socket.pause()
       return
     }
     if (!this.#headSeen) return this.#readHead(chunk)
@@ -205,7 +208,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
       const end = findHeadEnd(buf, 0, buf.length)
       if (end === -1) {
         if (buf.length > MAX_RESPONSE_HEAD) return this.#badResponse(R_BAD_HEAD_TOO_BIG)
-        this.#resHead = buf
+        this.#resHead = buf === chunk ? Buffer.from(chunk) : buf // chunk is only lent to us
         return
       }
       if (end === -2) return this.#badResponse('target-bare-lf')
@@ -269,7 +272,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     }
     const body = start === 0 && end === buf.length ? buf : buf.subarray(start, end)
     this.responseBytes += body.length
-    const ok = head === undefined ? this.client.write(body) : this.client.writeHeadAndBody(head, body)
+    const ok = head === undefined ? this.client.writeTransient(body) : this.client.writeHeadAndBody(head, body)
     if (!ok && !done) this.#conn?.socket.pause()
     if (done) {
       if (end < buf.length) this.#closeAfter = true

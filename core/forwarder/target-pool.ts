@@ -2,8 +2,15 @@
 import net from 'node:net'
 import type { Endpoint } from '../pipeline.ts'
 
+/**
+ * Every target socket of a shard reads into this one buffer (net's `onread`): no allocation per read, and no
+ * Readable stream machinery. The bytes are valid only during onTargetData: whatever outlives it is copied.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(65536)
+
 /** What a pooled connection reports to while it carries a request (forwarder/exchange.ts). */
 export interface ConnectionUser {
+  /** `chunk` is a view of a shared read buffer, valid only during the call. */
   onTargetData (chunk: Buffer): void
   onTargetClose (hadBytes: boolean): void
   onTargetTimeout (): void
@@ -28,12 +35,16 @@ export class TargetConnection {
 
   constructor (pool: TargetPool, connectTimeoutMs: number) {
     this.pool = pool
-    const socket = net.connect({ host: pool.endpoint.host, port: pool.endpoint.port, noDelay: true })
+    const socket = net.connect({
+      host: pool.endpoint.host,
+      port: pool.endpoint.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Buffer) => this.#onRead(n, buf) },
+    })
     this.socket = socket
     this.#timeoutMs = connectTimeoutMs
     socket.setTimeout(connectTimeoutMs)
     socket.on('connect', () => { this.connected = true })
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('drain', () => this.user?.onTargetDrain())
     socket.on('timeout', () => this.#onTimeout())
     socket.on('error', () => {}) // 'close' follows and carries the consequence
@@ -67,10 +78,11 @@ export class TargetConnection {
     this.socket.destroy()
   }
 
-  #onData (chunk: Buffer): void {
+  #onRead (n: number, buf: Buffer): boolean {
     this.#receivedAny = true
-    if (this.user !== null) this.user.onTargetData(chunk)
+    if (this.user !== null) this.user.onTargetData(buf.subarray(0, n))
     else this.socket.destroy() // bytes on an idle connection: the target is out of step, never reuse it
+    return true
   }
 
   #onTimeout (): void {

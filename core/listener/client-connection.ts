@@ -69,6 +69,11 @@ export class ClientConnection implements ClientSide {
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data)
   }
 
+  writeTransient (chunk: Buffer): boolean {
+    if (this.socket.destroyed) return true
+    return this.socket.write(Buffer.from(chunk))
+  }
+
   writeHeadAndBody (head: string, body: Buffer | null): boolean {
     if (this.socket.destroyed) return true
     if (body === null || body.length === 0) return this.socket.write(head, 'latin1')
@@ -81,7 +86,7 @@ export class ClientConnection implements ClientSide {
     }
     this.socket.cork()
     this.socket.write(head, 'latin1')
-    const ok = this.socket.write(body)
+    const ok = this.socket.write(Buffer.from(body))
     this.socket.uncork()
     return ok
   }
