@@ -440,8 +440,5 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     this.listener.observer.onRequestEnd(this)
     this.client.onExchangeDone(this.#keepAlive)
   }
-
-  /** Whether the exchange will hand the client connection back for another request. */
-  get keepAlive (): boolean { return this.#keepAlive }
 }
 
