@@ -1,6 +1,6 @@
 // The proxies the benchmark compares, the nginx upstream they all forward to, and how each one is started.
 import type { ChildProcess } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, processTree, start, stop, waitHttp } from './procs.ts'
 
@@ -23,8 +23,15 @@ export const mallocEnv = { MALLOC_TRIM_THRESHOLD_: '268435456', MALLOC_TOP_PAD_:
 export interface Context {
   dir: string // scratch directory for configs, bodies, pid files
   repo: string // the repository root
+  pilotfish: string // the root of the Pilotfish copy being measured (bench/setup.ts snapshotPilotfish)
   node: string // the Node 24 binary running this benchmark
   upstreamPort: number
+}
+
+/** Pilotfish's command as installed: package.json's bin (a JS entry that turns on the compile cache), else sidecar/cli.ts. */
+export function pilotfishEntry (repo: string): string {
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { bin?: Record<string, string> }
+  return join(repo, pkg.bin?.pilotfish ?? 'sidecar/cli.ts')
 }
 
 export interface Running {
@@ -68,11 +75,11 @@ function pilotfish (name: string, accessLog: boolean, quick: boolean): Peer {
     quick,
     async start (ctx) {
       const admin = await freePort() // a different admin port per instance (the default 9901 may be taken)
-      const args = (port: number): string[] => [join(ctx.repo, 'sidecar/cli.ts'), 'proxy', '--from', `127.0.0.1:${port}`,
+      const args = (port: number): string[] => [pilotfishEntry(ctx.pilotfish), 'proxy', '--from', `127.0.0.1:${port}`,
         '--to', `127.0.0.1:${ctx.upstreamPort}`, '--shards', '1', '--admin', `127.0.0.1:${admin}`,
         ...(accessLog ? ['--access-log'] : [])]
       // stdout (the access log) goes to /dev/null: start() never pipes stdout.
-      return await launch(ctx.node, args, { env: { ...process.env, ...mallocEnv }, cwd: ctx.repo })
+      return await launch(ctx.node, args, { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
     },
   }
 }

@@ -170,6 +170,38 @@ export function cpuMicros (pids: readonly number[]): number {
   return ticks * 1e6 / ticksPerSecond
 }
 
+/** CPU time this process and its reaped children (wrk, bench/rate.ts) have used, in microseconds. */
+export function selfAndChildrenMicros (): number {
+  const stat = readFileSync('/proc/self/stat', 'latin1')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1e6 / ticksPerSecond
+}
+
+/**
+ * user + nice + system time of all cores from /proc/stat, in microseconds. Interrupt and softirq time are left
+ * out because the kernel charges them to no process, so they could not be told apart from ours.
+ */
+export function machineBusyMicros (): number {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]?.trim().split(/\s+/) ?? []
+  return (Number(f[1]) + Number(f[2]) + Number(f[3])) * 1e6 / ticksPerSecond
+}
+
+/**
+ * Waits (at most `maxSeconds`) for a second in which other processes use less than `pct` % of one core: this
+ * machine can be shared, and a proxy pinned to a busy core measures the neighbour. `ours` are our idle processes.
+ */
+export async function waitForQuiet (ours: readonly number[], pct: number, maxSeconds: number): Promise<number> {
+  let used = NaN
+  for (let i = 0; i < maxSeconds; i++) {
+    const [busy, mine] = [machineBusyMicros(), cpuMicros(ours) + selfAndChildrenMicros()]
+    await sleep(1000)
+    used = ((machineBusyMicros() - busy) - (cpuMicros(ours) + selfAndChildrenMicros() - mine)) / 1e4
+    if (used < pct) return used
+    if (i % 10 === 0) process.stderr.write(`bench: other processes use ${used.toFixed(0)} % of a core; waiting for quiet (up to ${maxSeconds} s)\n`)
+  }
+  return used
+}
+
 /** Sum of VmRSS over the processes, in bytes. */
 export function rssBytes (pids: readonly number[]): number {
   let kib = 0

@@ -10,10 +10,11 @@ export interface LoadSample {
   cpuUsPerRequest?: number // undefined for "direct" (no proxy process)
   rssIdle?: number // bytes, before any load in this round
   rssPeak?: number // bytes, highest summed VmRSS seen during the run
+  foreignPct: number // CPU other processes on the machine used during the run, % of one core
 }
 
 /** One fixed-rate run of one peer (12 B body). */
-export interface RateSample { p50ms: number, p99ms: number, achievedRps: number, backlogged: number, errors: number }
+export interface RateSample { p50ms: number, p99ms: number, achievedRps: number, backlogged: number, errors: number, foreignPct: number }
 
 export interface Results {
   load: Map<string, Map<string, LoadSample[]>> // peer → body label → one sample per repetition
@@ -57,8 +58,9 @@ function peakPerRep (r: Results, peer: string): number[] {
 /** Added latency per repetition (peer minus direct in the same round), so both numbers saw the same conditions. */
 function added (r: Results, peer: string, pick: (s: RateSample) => number): number[] {
   const direct = r.rate.get('direct') ?? []
-  return (r.rate.get(peer) ?? []).map((s, i) => pick(s) - pick(direct[i] ?? { p50ms: NaN, p99ms: NaN, achievedRps: NaN, backlogged: 0, errors: 0 }))
+  return (r.rate.get(peer) ?? []).map((s, i) => pick(s) - pick(direct[i] ?? { p50ms: NaN, p99ms: NaN, achievedRps: NaN, backlogged: 0, errors: 0, foreignPct: NaN }))
 }
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`
 const ratio = (a: number, b: number): string => Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—'
 
 export function renderTables (r: Results, peers: readonly string[]): string {
@@ -91,6 +93,16 @@ export function renderTables (r: Results, peers: readonly string[]): string {
     lines.push(`| ${peer} | ${cell(s.map((x) => x.achievedRps), 0)} | ${cell(s.map((x) => x.p50ms), 3)} | ${cell(s.map((x) => x.p99ms), 3)} | ` +
       `${dash ? '—' : cell(added(r, peer, (x) => x.p50ms), 3)} | ${dash ? '—' : cell(added(r, peer, (x) => x.p99ms), 3)} |`)
   }
+  // What other processes used during each measurement (after up to two repeats of a disturbed one).
+  const foreign = peers.flatMap((p) => [
+    ...bodies.flatMap((b) => samples(r, p, b.label).map((s, i) => ({ pct: s.foreignPct, at: `${p} ${b.label} round ${i + 1}` }))),
+    ...(r.rate.get(p) ?? []).map((s, i) => ({ pct: s.foreignPct, at: `${p} at 1,000 requests/s round ${i + 1}` })),
+  ])
+  const disturbed = foreign.filter((x) => x.pct > 10)
+  lines.push('', `Other processes' CPU during the measurements (machine busy time minus the benchmark's own processes, % of one core): ` +
+    `median ${median(foreign.map((x) => x.pct)).toFixed(1)} %; ` + (disturbed.length === 0
+    ? 'no measurement above 10 %.'
+    : `**still above 10 % after two repeats, treat with care:** ${disturbed.map((x) => `${x.at} (${x.pct.toFixed(0)} %)`).join(', ')}.`))
   lines.push('', `Pilotfish \`--shards 2\` idle RSS (listener answering, then 2 s): ${cell(r.idleShards2, 1, MiB)} MiB.`)
   return lines.join('\n')
 }
@@ -118,6 +130,6 @@ export function renderTargets (r: Results): string {
   const addPf = median(added(r, pilotfish, (x) => x.p99ms))
   const addHa = median(added(r, haproxy, (x) => x.p99ms))
   verdict(known(addPf, addHa) ? addPf - addHa <= 0.3 : undefined,
-    `added p99 at ~1,000 requests/s: Pilotfish +${addPf.toFixed(3)} ms, HAProxy +${addHa.toFixed(3)} ms, difference ${(addPf - addHa).toFixed(3)} ms (target ≤ 0.3 ms)`)
+    `added p99 at ~1,000 requests/s: Pilotfish ${signed(addPf)} ms, HAProxy ${signed(addHa)} ms, difference ${(addPf - addHa).toFixed(3)} ms (target ≤ 0.3 ms)`)
   return out.join('\n')
 }

@@ -6,10 +6,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { bodies, loadCore, mallocEnv, peers, startUpstream, type Context, type Peer, type Running } from './peers.ts'
-import { cpuMicros, freePort, httpGet, killAllNow, pollPeakRss, processTree, rssBytes, start, stop, track, waitHttp } from './procs.ts'
+import { bodies, loadCore, mallocEnv, peers, pilotfishEntry, proxyCore, startUpstream, type Context, type Peer, type Running } from './peers.ts'
+import { cpuMicros, freePort, machineBusyMicros, selfAndChildrenMicros, httpGet, killAllNow, pollPeakRss, processTree, rssBytes, start, stop, track, waitForQuiet, waitHttp } from './procs.ts'
 import { renderTables, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
-import { checkCores, ensureDebianPackages, ensureNpmPeers } from './setup.ts'
+import { checkCores, ensureDebianPackages, ensureNpmPeers, snapshotPilotfish } from './setup.ts'
 import { runWrk } from './wrk.ts'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -39,7 +39,7 @@ process.on('exit', cleanup)
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { log(`bench: ${signal}, stopping`); process.exit(130) })
 
 /** Runs bench/rate.ts on the load core and reads its JSON line. */
-function runRate (port: number): Promise<RateSample> {
+function runRate (port: number): Promise<Omit<RateSample, 'foreignPct'>> {
   return new Promise((resolve, reject) => {
     const child = track(spawn('taskset', ['-c', String(loadCore), process.execPath, join(repo, 'bench/rate.ts'), String(port), bodies[0].path, '1000', String(seconds), '10', '1'],
       { stdio: ['ignore', 'pipe', 'inherit'] }))
@@ -48,13 +48,13 @@ function runRate (port: number): Promise<RateSample> {
     const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000)
     child.on('close', (code) => {
       clearTimeout(guard)
-      try { if (code !== 0) throw new Error(`rate.ts exited with ${code}`); resolve(JSON.parse(out) as RateSample) } catch (e) { reject(e as Error) }
+      try { if (code !== 0) throw new Error(`rate.ts exited with ${code}`); resolve(JSON.parse(out) as Omit<RateSample, 'foreignPct'>) } catch (e) { reject(e as Error) }
     })
   })
 }
 
 /** One wrk run with its warm-up; CPU and peak RSS of the proxy's process tree around the measured part only. */
-async function measure (running: Running, body: (typeof bodies)[number], rssIdle: number | undefined): Promise<LoadSample> {
+async function measure (running: Running, body: (typeof bodies)[number], rssIdle: number | undefined): Promise<Omit<LoadSample, 'foreignPct'>> {
   await runWrk(running.port, body.path, warmupSeconds)
   const pids = running.pids()
   const cpuBefore = cpuMicros(pids)
@@ -66,11 +66,31 @@ async function measure (running: Running, body: (typeof bodies)[number], rssIdle
   return { rps: w.rps, p50ms: w.p50ms, p99ms: w.p99ms, errors: w.errors, cpuUsPerRequest: isProxy ? cpu / w.requests : undefined, rssIdle, rssPeak: isProxy ? rssPeak : undefined }
 }
 
+/**
+ * Runs a measurement and what other processes used meanwhile (machine busy time minus ours, % of one core). This
+ * machine may be shared: a disturbed measurement (above 10 %) is repeated after waiting for quiet, at most twice.
+ */
+async function undisturbed<T> (ours: readonly number[], what: string, fn: () => Promise<T>): Promise<T & { foreignPct: number }> {
+  const once = async (): Promise<T & { foreignPct: number }> => {
+    const [busy, mine, t0] = [machineBusyMicros(), cpuMicros(ours) + selfAndChildrenMicros(), performance.now()]
+    const value = await fn()
+    const others = (machineBusyMicros() - busy) - (cpuMicros(ours) + selfAndChildrenMicros() - mine)
+    return { ...value, foreignPct: Math.max(0, others) / ((performance.now() - t0) * 1000) * 100 }
+  }
+  let result = await once()
+  for (let attempt = 2; attempt <= 3 && result.foreignPct > 10; attempt++) {
+    log(`bench: ${what}: other processes used ${result.foreignPct.toFixed(0)} % of a core; waiting for quiet, then measuring again`)
+    await waitForQuiet(ours, 15, 180)
+    result = await once()
+  }
+  return result
+}
+
 /** Pilotfish with two shards, doing nothing: what a sidecar costs a container while its service is quiet. */
 async function idleTwoShards (ctx: Context): Promise<number> {
   const [port, admin] = [await freePort(), await freePort()]
-  const child = start(process.execPath, [join(repo, 'sidecar/cli.ts'), 'proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${ctx.upstreamPort}`,
-    '--shards', '2', '--admin', `127.0.0.1:${admin}`], { core: 1, env: { ...process.env, ...mallocEnv }, cwd: repo })
+  const child = start(process.execPath, [pilotfishEntry(ctx.pilotfish), 'proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${ctx.upstreamPort}`,
+    '--shards', '2', '--admin', `127.0.0.1:${admin}`], { core: proxyCore, env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
   try {
     await waitHttp(port, bodies[0].path, 20000, child)
     await sleep(2000)
@@ -89,11 +109,13 @@ async function main (): Promise<void> {
   if (coreProblem !== undefined) throw new Error(coreProblem)
   ensureDebianPackages()
   ensureNpmPeers(repo)
+  const pilotfish = snapshotPilotfish(repo, dir)
   // This process polls /proc and spawns the load: it belongs with the load on core 0, never on the proxy's core.
   execFileSync('taskset', ['-a', '-p', '-c', String(loadCore), String(process.pid)], { stdio: 'ignore' })
 
-  const upstream = await startUpstream({ dir, repo, node: process.execPath })
-  const ctx: Context = { dir, repo, node: process.execPath, upstreamPort: upstream.port }
+  const upstream = await startUpstream({ dir, repo, pilotfish: pilotfish.root, node: process.execPath })
+  const ctx: Context = { dir, repo, pilotfish: pilotfish.root, node: process.execPath, upstreamPort: upstream.port }
+  const upstreamPids = processTree(upstream.child.pid as number)
   const results: Results = { load: new Map(), rate: new Map(), idleShards2: [] }
   const started = Date.now()
   for (let round = 1; round <= reps; round++) {
@@ -101,6 +123,7 @@ async function main (): Promise<void> {
       log(`bench: round ${round}/${reps}: ${peer.name} (${((Date.now() - started) / 1000).toFixed(0)} s so far)`)
       let running: Running | undefined
       try {
+        await waitForQuiet(upstreamPids, 15, 180)
         running = await peer.start(ctx)
         for (const b of bodies) {
           const got = await httpGet(running.port, b.path)
@@ -111,9 +134,14 @@ async function main (): Promise<void> {
         const rssIdle = pids.length > 0 ? rssBytes(pids) : undefined
         const byBody = results.load.get(peer.name) ?? new Map<string, LoadSample[]>()
         results.load.set(peer.name, byBody)
-        for (const b of bodies) byBody.set(b.label, [...(byBody.get(b.label) ?? []), await measure(running, b, rssIdle)])
-        const rate = results.rate.get(peer.name) ?? []
-        results.rate.set(peer.name, [...rate, await runRate(running.port)])
+        const ours = [...pids, ...upstreamPids]
+        for (const b of bodies) {
+          const sample = await undisturbed(ours, `${peer.name} ${b.label}`, () => measure(running as Running, b, rssIdle))
+          byBody.set(b.label, [...(byBody.get(b.label) ?? []), sample])
+        }
+        const port = running.port
+        const rate = await undisturbed(ours, `${peer.name} at 1,000 requests/s`, () => runRate(port))
+        results.rate.set(peer.name, [...(results.rate.get(peer.name) ?? []), rate])
       } catch (e) {
         log(`bench: ${peer.name} failed in round ${round}: ${(e as Error).message}`)
       } finally {
@@ -129,7 +157,7 @@ async function main (): Promise<void> {
     `Command: \`${commandLine}\` (${reps} interleaved repetition(s), ${seconds} s per run after a ${warmupSeconds} s warm-up, wrk -t1 -c50 keep-alive; ` +
     `proxy alone on core 1, wrk/bench/rate.ts and the nginx upstream on core 0). Cells: median (min–max).`, '',
     `Every Node process (Pilotfish and the Node peers) ran with MALLOC_TRIM_THRESHOLD_=${mallocEnv.MALLOC_TRIM_THRESHOLD_} MALLOC_TOP_PAD_=${mallocEnv.MALLOC_TOP_PAD_}.`, '',
-    versions(), '',
+    `Pilotfish measured: a copy of the work tree taken at the start, ${pilotfish.version}. ${versions()}`, '',
   ].join('\n')
   const text = `${header}\n${renderTables(results, selected.map((p) => p.name))}\n\nTargets:\n\n${renderTargets(results)}\n`
   mkdirSync(join(repo, 'bench/results'), { recursive: true })

@@ -1,6 +1,7 @@
-// Installs what the benchmark needs when it is missing: Debian packages (wrk, HAProxy, nginx, taskset) and the npm peers.
+// Installs what the benchmark needs when it is missing (Debian packages, npm peers) and snapshots the Pilotfish it measures.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 
 function have (binary: string): boolean {
@@ -40,4 +41,22 @@ export function ensureNpmPeers (repo: string): void {
 export function checkCores (): string | undefined {
   const out = spawnSync('nproc', [], { encoding: 'latin1' }).stdout.trim()
   return Number(out) >= 2 ? undefined : `this machine has ${out} core(s); the method needs 2 (load on core 0, proxy on core 1)`
+}
+
+/**
+ * Copies Pilotfish's sources as they are now into the scratch directory and measures that copy: others edit
+ * core/ and sidecar/ while a 15-minute run goes on, and a run must not mix versions. Returns the copy's root
+ * and which code it is (commit, plus a hash of uncommitted changes).
+ */
+export function snapshotPilotfish (repo: string, dir: string): { root: string, version: string } {
+  const git = (args: string[]): string => spawnSync('git', args, { cwd: repo, encoding: 'latin1' }).stdout.trim()
+  const diff = git(['diff', 'HEAD', '--', 'core', 'sidecar', 'schemas', 'plugins', 'package.json'])
+  const version = `${git(['rev-parse', '--short', 'HEAD'])}${diff === '' ? '' : ` + uncommitted changes ${createHash('sha256').update(diff).digest('hex').slice(0, 8)}`}`
+  const root = join(dir, 'pilotfish')
+  for (const d of ['core', 'sidecar', 'schemas', 'plugins']) if (existsSync(join(repo, d))) cpSync(join(repo, d), join(root, d), { recursive: true })
+  cpSync(join(repo, 'package.json'), join(root, 'package.json'))
+  symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'))
+  // What `npm ci` runs after installing (Pilotfish warms its compile cache there): measure Pilotfish as installed.
+  execFileSync('npm', ['run', '--if-present', 'prepare'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 })
+  return { root, version }
 }

@@ -97,3 +97,6 @@ export function runCli (argv: string[]): Promise<void> {
     process.exitCode = 1
   })
 }
+
+// Run directly (`node sidecar/cli.ts …`) as well as through sidecar/pilotfish.js.
+if (import.meta.main) await runCli(process.argv.slice(2))
