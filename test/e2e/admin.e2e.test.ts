@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
 
@@ -43,6 +44,24 @@ describe('admin API', () => {
     expect(paths).toEqual(expect.arrayContaining(['/listeners/0/port', '/listeners/0/xForwardedFor', '/targetGroups/0/algorithm']))
     expect((await json(`${pf.admin}/v1/status`)).body.configVersion).toBe(before)
     expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
+  })
+
+  it('rolls every shard back when a new listener cannot bind, and keeps serving the running config', async () => {
+    const taken = net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as net.AddressInfo).port
+    try {
+      const running = (await json(`${pf.admin}/v1/config`)).body
+      const next = { ...running, listeners: [...running.listeners, { name: 'extra', host: '127.0.0.1', port, defaultAction: { type: 'fixed-response', statusCode: 200 } }] }
+      const { status, body } = await json(`${pf.admin}/v1/config`, { method: 'PUT', body: JSON.stringify(next) })
+      expect(status).toBe(500)
+      expect(body.code).toBe('PF_ERR_SHARD_FAILED')
+      expect(body.message).toMatch(/EADDRINUSE/)
+      expect((await json(`${pf.admin}/v1/config`)).body.listeners.map((l: { name: string }) => l.name)).toEqual(['web'])
+      expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
+    } finally {
+      taken.close()
+    }
   })
 
   it('registers and deregisters targets, showing state and in-flight counts', async () => {
