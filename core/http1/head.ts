@@ -266,6 +266,20 @@ export function isChunkedOnly (value: string): boolean {
   return value.length === 7 && value.toLowerCase() === 'chunked'
 }
 
+/**
+ * The framing a message with Transfer-Encoding gets, for requests and responses alike (RFC 9112 §6.1): TE in
+ * a 1.0 message is faulty framing; TE with CL is a smuggling attempt until proven otherwise (the RFC allows
+ * dropping CL and closing after; defensive mode refuses instead); and we decode no coding, so we forward only
+ * what every peer frames the same way: exactly one "chunked" (any other final coding would mean
+ * read-until-close, §6.3 rule 4, which we do not trust either).
+ */
+export function chunkedFraming (minor: number, hasContentLength: boolean, teFields: number, chunkedOnly: boolean, E: FieldErrors): HttpError | null {
+  if (minor === 0) return E.teOnHttp10
+  if (hasContentLength) return E.teAndCl
+  if (teFields > 1 || !chunkedOnly) return E.unsupportedTe
+  return null
+}
+
 /** Appends the lower-cased connection-options of one Connection field value (RFC 9110 §7.6.1), skipping empty ones. */
 export function addConnectionOptions (value: string, out: string[]): void {
   const len = value.length

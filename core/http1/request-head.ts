@@ -4,7 +4,7 @@
 // is refused, never repaired. docs/http1.md has the table of cases and where we differ from Node's llhttp.
 import {
   BodyKind, CL_INVALID, CL_MISMATCH, FIELD_LINES, HttpError, REQUEST_FIELD_ERRORS as E, TOKEN,
-  addConnectionOptions, foldContentLength, hasOption, isChunkedOnly, isHostPort, isTokenChar, isVisibleChar,
+  addConnectionOptions, chunkedFraming, foldContentLength, hasOption, isChunkedOnly, isHostPort, isTokenChar, isVisibleChar,
   parseFieldLines, splitFieldLines,
 } from './head.ts'
 import type { Limits } from './head.ts'
@@ -161,12 +161,8 @@ function interpret (
   if (method === 'CONNECT' && (te > 0 || contentLength > 0)) return E_CONNECT_WITH_BODY
   let bodyKind: BodyKind = cl === '' ? BodyKind.None : BodyKind.Length
   if (te > 0) {
-    // RFC 9112 §6.1: TE in a 1.0 message means faulty framing; TE with CL is a smuggling attempt until proven
-    // otherwise (the RFC allows dropping CL and closing after; defensive mode refuses instead)
-    if (minor === 0) return E.teOnHttp10
-    if (cl !== '') return E.teAndCl
-    // we decode no coding and forward only what every peer frames the same way: exactly "chunked"
-    if (te > 1 || !teChunked) return E.unsupportedTe
+    const bad = chunkedFraming(minor, cl !== '', te, teChunked, E)
+    if (bad !== null) return bad
     bodyKind = BodyKind.Chunked
   }
   const close = hasOption(connection, 'close')

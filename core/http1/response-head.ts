@@ -4,7 +4,7 @@
 // (DATA-PLANE.md): a second reading of its body would be read as the next response on that connection.
 import {
   BodyKind, CL_INVALID, CL_MISMATCH, FIELD_LINES, HttpError, RESPONSE_FIELD_ERRORS as E,
-  addConnectionOptions, foldContentLength, hasOption, isChunkedOnly, isFieldChar, parseFieldLines, splitFieldLines,
+  addConnectionOptions, chunkedFraming, foldContentLength, hasOption, isChunkedOnly, isFieldChar, parseFieldLines, splitFieldLines,
 } from './head.ts'
 import type { Limits } from './head.ts'
 
@@ -98,11 +98,8 @@ function interpret (
   }
   let bodyKind: BodyKind = cl === '' ? BodyKind.Close : BodyKind.Length // RFC 9112 §6.3 rules 5-8
   if (te > 0) {
-    // RFC 9112 §6.1: a 1.0 message with TE has faulty framing; TE with CL "ought to be handled as an error";
-    // a final coding other than chunked would mean read-until-close (§6.3 rule 4), which we do not trust either
-    if (minor === 0) return E.teOnHttp10
-    if (cl !== '') return E.teAndCl
-    if (te > 1 || !teChunked) return E.unsupportedTe
+    const bad = chunkedFraming(minor, cl !== '', te, teChunked, E)
+    if (bad !== null) return bad
     bodyKind = BodyKind.Chunked
   }
   const close = hasOption(connection, 'close')
