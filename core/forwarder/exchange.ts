@@ -292,20 +292,10 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     const conn = this.#conn
     this.#conn = null
     if (this.#finished) return
-    if (this.#tunnel) {
-      this.#responseDone = true
-      this.#requestDone = true
-      this.#keepAlive = false
-      return this.#finish()
-    }
+    if (this.#tunnel) return this.#endBoth()
     if (this.#headSeen) {
       if (this.#resKind === BodyKind.Close) return this.#onResponseDone()
-      // Cut off mid-body: the client cannot be told otherwise than by closing its connection too.
-      this.reason = R_CLOSED
-      this.outcome = Outcome.ConnectFailed
-      this.#keepAlive = false
-      this.client.destroy()
-      return this.#finish()
+      return this.#cutShort(Outcome.ConnectFailed, R_CLOSED)
     }
     // The stale keep-alive race: a reused connection closed as we sent. Safe to retry once if nothing
     // was received and the request had no body to replay.
@@ -320,24 +310,14 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
 
   onTargetTimeout (): void {
     const conn = this.#conn
-    if (this.#tunnel) {
-      this.#conn = null
-      conn?.destroy()
-      this.client.destroy()
-      this.#keepAlive = false
-      this.#responseDone = this.#requestDone = true
-      return this.#finish()
-    }
     this.#conn = null
-    const connecting = conn !== null && !conn.connected
     conn?.destroy()
-    if (this.#headSeen) {
-      this.reason = R_TIMEOUT
-      this.outcome = Outcome.Timeout
-      this.#keepAlive = false
+    if (this.#tunnel) {
       this.client.destroy()
-      return this.#finish()
+      return this.#endBoth()
     }
+    if (this.#headSeen) return this.#cutShort(Outcome.Timeout, R_TIMEOUT)
+    const connecting = conn !== null && !conn.connected
     this.#fail(504, Outcome.Timeout, connecting ? R_CONNECT_TIMEOUT : R_TIMEOUT)
   }
 
@@ -345,13 +325,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     const conn = this.#conn
     this.#conn = null
     conn?.destroy() // a target out of step is never reused
-    if (this.#headSeen) {
-      this.reason = reason
-      this.outcome = Outcome.BadResponse
-      this.#keepAlive = false
-      this.client.destroy()
-      return this.#finish()
-    }
+    if (this.#headSeen) return this.#cutShort(Outcome.BadResponse, reason)
     this.#fail(502, Outcome.BadResponse, reason)
   }
 
@@ -421,6 +395,19 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
       this.outcome = Outcome.ClientAborted
     }
     this.reason ||= reason
+    this.#endBoth()
+  }
+
+  /** The response had begun: the client can learn of the failure only by its connection closing. */
+  #cutShort (outcome: Outcome, reason: string): void {
+    this.outcome = outcome
+    this.reason = reason
+    this.client.destroy()
+    this.#endBoth()
+  }
+
+  /** Ends the exchange on both sides at once; the client connection is not kept. */
+  #endBoth (): void {
     this.#keepAlive = false
     this.#responseDone = this.#requestDone = true
     this.#finish()
