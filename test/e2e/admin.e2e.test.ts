@@ -1,12 +1,6 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
-
-const json = async (url: string, init?: RequestInit): Promise<{ status: number, body: any }> => {
-  const headers = init?.body === undefined ? init?.headers : { 'content-type': 'application/json', ...init.headers }
-  const res = await fetch(url, { ...init, headers })
-  return { status: res.status, body: await res.json() }
-}
+import { callJson, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
 
 describe('admin API', () => {
   let a: Backend
@@ -20,7 +14,7 @@ describe('admin API', () => {
   afterAll(async () => { await pf.stop(); await a.close(); await b.close() })
 
   it('reports version, config version, shards and listeners on GET /v1/status', async () => {
-    const { status, body } = await json(`${pf.admin}/v1/status`)
+    const { status, body } = await callJson(`${pf.admin}/v1/status`)
     expect(status).toBe(200)
     expect(body.shards).toBe(2)
     expect(body.configVersion).toBeGreaterThanOrEqual(1)
@@ -29,20 +23,20 @@ describe('admin API', () => {
   })
 
   it('returns the running config with its defaults filled on GET /v1/config', async () => {
-    const { body } = await json(`${pf.admin}/v1/config`)
+    const { body } = await callJson(`${pf.admin}/v1/config`)
     expect(body.listeners[0].idleTimeoutSeconds).toBe(60)
     expect(body.targetGroups[0].deregistrationDelaySeconds).toBe(300)
   })
 
   it('rejects an invalid PUT /v1/config with every error path, and keeps serving the running config', async () => {
-    const before = (await json(`${pf.admin}/v1/status`)).body.configVersion
+    const before = (await callJson(`${pf.admin}/v1/status`)).body.configVersion
     const bad = forwardConfig([a.port], { port: 70000, xForwardedFor: 'sometimes' }, { algorithm: 'fastest' })
-    const { status, body } = await json(`${pf.admin}/v1/config`, { method: 'PUT', body: JSON.stringify(bad) })
+    const { status, body } = await callJson(`${pf.admin}/v1/config`, 'PUT', bad)
     expect(status).toBe(400)
     expect(body.code).toBe('PF_ERR_CONFIG_INVALID')
     const paths = body.problems.map((p: { path: string }) => p.path)
     expect(paths).toEqual(expect.arrayContaining(['/listeners/0/port', '/listeners/0/xForwardedFor', '/targetGroups/0/algorithm']))
-    expect((await json(`${pf.admin}/v1/status`)).body.configVersion).toBe(before)
+    expect((await callJson(`${pf.admin}/v1/status`)).body.configVersion).toBe(before)
     expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
   })
 
@@ -51,13 +45,13 @@ describe('admin API', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
     const port = (taken.address() as net.AddressInfo).port
     try {
-      const running = (await json(`${pf.admin}/v1/config`)).body
+      const running = (await callJson(`${pf.admin}/v1/config`)).body
       const next = { ...running, listeners: [...running.listeners, { name: 'extra', host: '127.0.0.1', port, defaultAction: { type: 'fixed-response', statusCode: 200 } }] }
-      const { status, body } = await json(`${pf.admin}/v1/config`, { method: 'PUT', body: JSON.stringify(next) })
+      const { status, body } = await callJson(`${pf.admin}/v1/config`, 'PUT', next)
       expect(status).toBe(500)
       expect(body.code).toBe('PF_ERR_SHARD_FAILED')
       expect(body.message).toMatch(/EADDRINUSE/)
-      expect((await json(`${pf.admin}/v1/config`)).body.listeners.map((l: { name: string }) => l.name)).toEqual(['web'])
+      expect((await callJson(`${pf.admin}/v1/config`)).body.listeners.map((l: { name: string }) => l.name)).toEqual(['web'])
       expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
     } finally {
       taken.close()
@@ -65,23 +59,23 @@ describe('admin API', () => {
   })
 
   it('registers and deregisters targets, showing state and in-flight counts', async () => {
-    const add = await json(`${pf.admin}/v1/target-groups/app/targets`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: b.port }) })
+    const add = await callJson(`${pf.admin}/v1/target-groups/app/targets`, 'POST', { host: '127.0.0.1', port: b.port })
     expect(add.status).toBe(201)
-    const group = (await json(`${pf.admin}/v1/target-groups/app`)).body
+    const group = (await callJson(`${pf.admin}/v1/target-groups/app`)).body
     expect(group.targets.map((t: { port: number, state: string, inFlight: number, weight: number }) => [t.port, t.state, t.inFlight, t.weight]))
       .toEqual([[a.port, 'registered', 0, 1], [b.port, 'registered', 0, 1]])
     const names = new Set<string>()
     for (let i = 0; i < 8; i++) names.add(((await (await fetch(`http://127.0.0.1:${pf.port}/`)).json()) as { name: string }).name)
     expect(names).toEqual(new Set(['a', 'b']))
-    const del = await json(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${b.port}`, { method: 'DELETE' })
+    const del = await callJson(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${b.port}`, 'DELETE')
     expect(del.status).toBe(200)
     for (let i = 0; i < 6; i++) expect(((await (await fetch(`http://127.0.0.1:${pf.port}/`)).json()) as { name: string }).name).toBe('a')
   })
 
   it('answers 404 for an unknown group, 409 for a duplicate target, 400 for a bad body', async () => {
-    expect((await json(`${pf.admin}/v1/target-groups/nope`)).status).toBe(404)
-    expect((await json(`${pf.admin}/v1/target-groups/app/targets`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: a.port }) })).status).toBe(409)
-    const bad = await json(`${pf.admin}/v1/target-groups/app/targets`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: 'eighty', extra: 1 }) })
+    expect((await callJson(`${pf.admin}/v1/target-groups/nope`)).status).toBe(404)
+    expect((await callJson(`${pf.admin}/v1/target-groups/app/targets`, 'POST', { host: '127.0.0.1', port: a.port })).status).toBe(409)
+    const bad = await callJson(`${pf.admin}/v1/target-groups/app/targets`, 'POST', { host: '127.0.0.1', port: 'eighty', extra: 1 })
     expect(bad.status).toBe(400)
     expect(bad.body.problems.map((p: { path: string }) => p.path)).toEqual(expect.arrayContaining(['/port', '/extra']))
   })

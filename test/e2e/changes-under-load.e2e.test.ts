@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
+import { callJson, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
 import { sleep, underLoad } from './load.ts'
-
-const put = (url: string, body: unknown): Promise<Response> =>
-  fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 describe('changes under load fail zero requests', () => {
   let a: Backend
@@ -21,7 +18,7 @@ describe('changes under load fail zero requests', () => {
       for (let i = 0; i < 10; i++) {
         await sleep(100)
         const ports = i % 2 === 0 ? [b.port] : [a.port, b.port]
-        const res = await put(`${pf.admin}/v1/config`, { ...forwardConfig(ports, {}, { algorithm: i % 3 === 0 ? 'least_outstanding_requests' : 'round_robin' }), admin: { host: '127.0.0.1', port: 0 } })
+        const res = await callJson(`${pf.admin}/v1/config`, 'PUT', { ...forwardConfig(ports, {}, { algorithm: i % 3 === 0 ? 'least_outstanding_requests' : 'round_robin' }), admin: { host: '127.0.0.1', port: 0 } })
         expect(res.status).toBe(200)
       }
       await sleep(100)
@@ -38,11 +35,9 @@ describe('changes under load fail zero requests', () => {
     const result = await underLoad(pf.port, async () => {
       for (let i = 0; i < 5; i++) {
         await sleep(100)
-        expect((await fetch(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${a.port}`, { method: 'DELETE' })).status).toBe(200)
+        expect((await callJson(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${a.port}`, 'DELETE')).status).toBe(200)
         await sleep(100)
-        const res = await fetch(`${pf.admin}/v1/target-groups/app/targets`, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: '127.0.0.1', port: a.port }),
-        })
+        const res = await callJson(`${pf.admin}/v1/target-groups/app/targets`, 'POST', { host: '127.0.0.1', port: a.port })
         expect(res.status).toBe(201)
       }
     })
@@ -62,7 +57,7 @@ describe('deregistration delay (ALB connection draining)', () => {
     try {
       const pending = fetch(`http://127.0.0.1:${pf.port}/`).then(async (r) => ({ status: r.status, body: await r.text() }))
       while (slow.seen.length === 0) await sleep(10)
-      expect((await fetch(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${slow.port}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await callJson(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${slow.port}`, 'DELETE')).status).toBe(200)
       const draining = await (await fetch(`${pf.admin}/v1/target-groups/app`)).json() as { targets: Array<{ state: string, inFlight: number }> }
       expect(draining.targets).toEqual([expect.objectContaining({ state: 'draining', inFlight: 1 })])
       // New requests do not go to a draining target.

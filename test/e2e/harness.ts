@@ -62,6 +62,12 @@ export async function startPilotfish (config: Record<string, unknown>, shards = 
   }
 }
 
+/** Calls an HTTP JSON API (the admin API): a body goes out as JSON, the answer is parsed as JSON. */
+export async function callJson (url: string, method = 'GET', body?: unknown): Promise<{ status: number, body: any }> {
+  const res = await fetch(url, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: res.status, body: await res.json() }
+}
+
 /** A one-listener, one-group config forwarding everything to the given backend ports. */
 export function forwardConfig (ports: number[], listener: Record<string, unknown> = {}, group: Record<string, unknown> = {}): Record<string, unknown> {
   return {
