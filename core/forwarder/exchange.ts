@@ -20,7 +20,7 @@ import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.
 import type { Action } from '../rule/rule-table.ts'
 import type { ConnectionUser, TargetConnection } from './target-pool.ts'
 import type { EndpointState } from './target-pool.ts'
-import { fixedReplyHead, prebuiltReply, redirectHead } from './local-reply.ts'
+import { prebuiltReply, redirectHead } from './local-reply.ts'
 import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
 
 /** What an Exchange needs from the client side (listener/client-connection.ts). */
@@ -137,7 +137,7 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
   #dispatch (action: Action): void {
     if (action.type === 'fixed-response') {
       this.status = action.statusCode
-      this.#replyLocal(fixedReplyHead(action.statusCode, action.contentType, action.body.length), action.body)
+      this.#replyLocal(action.head, action.body)
       return
     }
     if (action.type === 'redirect') {

@@ -6,6 +6,7 @@ import type {
 } from '../../schemas/sidecar.schema.ts'
 import type { Action, FixedResponseAction, ForwardAction, RedirectAction } from './rule-table.ts'
 import { RedirectTemplate } from './redirect.ts'
+import { fixedReplyHead } from '../forwarder/local-reply.ts'
 
 /**
  * Weighted choice among the groups with weight > 0 (ALB: weights 0–999 per group [S2]):
@@ -61,10 +62,12 @@ class FixedResponse implements FixedResponseAction {
   readonly statusCode: number
   readonly contentType: string
   readonly body: Buffer
+  readonly head: string
   constructor (config: FixedResponseActionConfig) {
     this.statusCode = config.statusCode
     this.contentType = config.contentType
     this.body = Buffer.from(config.body, 'utf8')
+    this.head = fixedReplyHead(this.statusCode, this.contentType, this.body.length)
   }
 }
 

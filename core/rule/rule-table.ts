@@ -26,6 +26,8 @@ export interface FixedResponseAction {
   readonly statusCode: number
   readonly contentType: string
   readonly body: Buffer
+  /** Status line and fields, built once per snapshot; the connection field and the blank line follow. */
+  readonly head: string
 }
 
 export type Action = ForwardAction | RedirectAction | FixedResponseAction
