@@ -13,6 +13,10 @@ const messages = {
   PF_ERR_SHARD_FAILED: 'shard %d failed: %s',
   PF_ERR_ADMIN_EXPOSED: 'admin API on %s needs a token (admin.token) because it is not loopback',
   PF_ERR_CLI_USAGE: '%s',
+  PF_ERR_PLUGIN_LOAD: 'plugin %s could not load from %s: %s',
+  PF_ERR_PLUGIN_HOOK: 'plugin %s is used for its %s hook, which it does not have',
+  PF_ERR_PLUGIN_HOOK_FAILED: 'plugin %s failed in %s: %s',
+  PF_ERR_PLUGIN_UNKNOWN: 'plugin %s is not in the config',
 } as const
 export type ErrorCode = keyof typeof messages
 export const errorCodes = Object.keys(messages) as ErrorCode[]

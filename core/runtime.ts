@@ -3,6 +3,7 @@ import type { RuleTable } from './rule/rule-table.ts'
 import type { Selector, TargetGroup, Outcome } from './pipeline.ts'
 import type { ForwardSettings } from './forwarder/rewrite-head.ts'
 import type { Limits } from './http1/head.ts'
+import type { PluginInstance } from './plugin/instance.ts'
 
 export interface ListenerSettings extends ForwardSettings, Limits {
   readonly idleTimeoutMs: number
@@ -16,6 +17,8 @@ export interface GroupRuntime {
   readonly group: TargetGroup
   readonly selector: Selector
   readonly responseTimeoutMs: number
+  /** The group's plugins that have onForward or onResponse hooks, in config order. */
+  readonly plugins: readonly PluginInstance[]
 }
 
 /** What the engine reports when a request ends: the sidecar turns it into metrics and an access log line. */
@@ -54,4 +57,6 @@ export interface ListenerRuntime {
   readonly rules: RuleTable
   readonly groups: ReadonlyMap<string, GroupRuntime>
   readonly observer: RequestObserver
+  /** The listener's plugins that have request, forward or response hooks, in config order. */
+  readonly plugins: readonly PluginInstance[]
 }

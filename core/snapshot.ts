@@ -5,6 +5,8 @@ import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver }
 import { RuleTable } from './rule/rule-table.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type PoolSettings } from './forwarder/target-pool.ts'
+import { wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import { pluginOf } from './rule/conditions.ts'
 
 /** A target the control plane has deregistered and keeps in the group, ineligible, until its delay is over. */
 export interface DrainingTarget { group: string, host: string, port: number, weight: number }
@@ -16,6 +18,18 @@ export interface SnapshotMessage {
   draining: DrainingTarget[]
   /** Listener name → port actually bound (a config port 0 is resolved once by the control plane). */
   ports: Record<string, number>
+  /** The config's plugins, resolved and validated by the control plane, for the shards to load and set up. */
+  plugins: PluginSpec[]
+}
+
+export interface PluginSpec {
+  name: string
+  /** file: URL of the module. */
+  url: string
+  /** The plugin's config, validated against its schema with its defaults filled in. */
+  config: unknown
+  failClosed: boolean
+  timeoutMs: number
 }
 
 export interface Snapshot {
@@ -72,7 +86,12 @@ function hashOnOf (g: TargetGroupConfig): HashOn | undefined {
   return { sourceIp: true }
 }
 
-function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], registry: EndpointRegistry, used: Set<string>): GroupRuntime {
+/** The named plugins that implement any of the given hooks (a plugin without them costs requests nothing). */
+function withHooks (plugins: PluginSet, names: readonly string[], hooks: ReadonlyArray<'onRequest' | 'onForward' | 'onResponse'>): PluginInstance[] {
+  return names.map((n) => pluginOf(plugins, n)).filter((p) => hooks.some((h) => typeof p.hooks[h] === 'function'))
+}
+
+function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], registry: EndpointRegistry, used: Set<string>, plugins: PluginSet): GroupRuntime {
   const settings = poolSettings(g)
   const targets: Target[] = []
   for (const t of g.targets) {
@@ -87,10 +106,12 @@ function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], 
     targets.push({ endpoint, weight: d.weight, eligible: false })
   }
   const group: TargetGroup = { name: g.name, targets }
+  const named = g.plugins.map((n) => pluginOf(plugins, n))
   return {
     group,
-    selector: selectorFactory(g.algorithm, hashOnOf(g))(group),
+    selector: wrapSelector(selectorFactory(g.algorithm, hashOnOf(g))(group), group, named),
     responseTimeoutMs: g.responseTimeoutSeconds * 1000,
+    plugins: withHooks(plugins, g.plugins, ['onForward', 'onResponse']),
   }
 }
 
@@ -110,19 +131,24 @@ function listenerSettings (l: ListenerConfig, port: number): ListenerSettings {
   }
 }
 
-export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry, observer: RequestObserver): Snapshot {
+/**
+ * `plugins` holds the instances the shard set up for this snapshot's config; the control plane, which never
+ * runs plugin code, compiles against stand-ins (PluginInstance.standIn).
+ */
+export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry, observer: RequestObserver, plugins: PluginSet): Snapshot {
   const used = new Set<string>()
   const groups = new Map<string, GroupRuntime>()
-  for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, msg.draining, registry, used))
+  for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, msg.draining, registry, used, plugins))
   const listeners = new Map<string, { runtime: ListenerRuntime, config: ListenerConfig, port: number }>()
   for (const l of msg.config.listeners) {
     const port = msg.ports[l.name] ?? l.port
     const runtime: ListenerRuntime = {
       name: l.name,
       settings: listenerSettings(l, port),
-      rules: new RuleTable(l),
+      rules: new RuleTable(l, plugins),
       groups,
       observer,
+      plugins: withHooks(plugins, l.plugins, ['onRequest', 'onForward', 'onResponse']),
     }
     listeners.set(l.name, { runtime, config: l, port })
   }

@@ -132,9 +132,31 @@ export function semanticProblems (data: unknown): Problem[] {
   const out: Problem[] = []
   const root = rec(data)
   checkAdmin(rec(root.admin), out)
-  const groups = checkTargetGroups(list(root.targetGroups), out)
-  checkListeners(list(root.listeners), groups, out)
+  const refs: Refs = { groups: new Set(), plugins: uniqueNames(list(root.plugins), '/plugins', out) }
+  refs.groups = checkTargetGroups(list(root.targetGroups), refs, out)
+  checkListeners(list(root.listeners), refs, out)
   return out
+}
+
+/** What forward actions and plugin references may name. */
+interface Refs { groups: Set<string>, plugins: Set<string> }
+
+function uniqueNames (items: unknown[], at: string, out: Problem[]): Set<string> {
+  const names = new Map<string, number>()
+  items.forEach((item, i) => {
+    const name = str(rec(item).name)
+    if (name === undefined) return
+    const first = names.get(name)
+    if (first === undefined) names.set(name, i)
+    else out.push({ path: `${at}/${i}/name`, message: `duplicates the name of ${at}/${first}` })
+  })
+  return new Set(names.keys())
+}
+
+function checkPluginRefs (names: unknown[], at: string, refs: Refs, out: Problem[]): void {
+  names.forEach((n, k) => {
+    if (typeof n === 'string' && !refs.plugins.has(n)) out.push({ path: `${at}/${k}`, message: `names plugin ${n}, which is not in /plugins` })
+  })
 }
 
 function checkAdmin (admin: Loose, out: Problem[]): void {
@@ -145,17 +167,12 @@ function checkAdmin (admin: Loose, out: Problem[]): void {
 }
 
 /** Returns the names of the target groups, for forward actions to refer to. */
-function checkTargetGroups (groups: unknown[], out: Problem[]): Set<string> {
-  const names = new Map<string, number>()
+function checkTargetGroups (groups: unknown[], refs: Refs, out: Problem[]): Set<string> {
+  const names = uniqueNames(groups, '/targetGroups', out)
   groups.forEach((g, i) => {
     const tg = rec(g)
     const at = `/targetGroups/${i}`
-    const name = str(tg.name)
-    if (name !== undefined) {
-      const first = names.get(name)
-      if (first === undefined) names.set(name, i)
-      else out.push({ path: `${at}/name`, message: `duplicates the name of /targetGroups/${first}` })
-    }
+    checkPluginRefs(list(tg.plugins), `${at}/plugins`, refs, out)
     const consistent = tg.algorithm === 'consistent_hash'
     if (consistent && tg.hashOn === undefined) out.push({ path: `${at}/hashOn`, message: 'is required when algorithm is consistent_hash' })
     if (!consistent && tg.hashOn !== undefined) out.push({ path: `${at}/hashOn`, message: 'is only used with algorithm consistent_hash' })
@@ -171,23 +188,18 @@ function checkTargetGroups (groups: unknown[], out: Problem[]): Set<string> {
       else out.push({ path: `${at}/targets/${j}`, message: `duplicates ${id} at ${at}/targets/${first}` })
     })
   })
-  return new Set(names.keys())
+  return names
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
 
-function checkListeners (listeners: unknown[], groups: Set<string>, out: Problem[]): void {
-  const names = new Map<string, number>()
+function checkListeners (listeners: unknown[], refs: Refs, out: Problem[]): void {
+  uniqueNames(listeners, '/listeners', out)
   const bound: Array<{ host: string, port: number, index: number }> = []
   listeners.forEach((l, i) => {
     const listener = rec(l)
     const at = `/listeners/${i}`
-    const name = str(listener.name)
-    if (name !== undefined) {
-      const first = names.get(name)
-      if (first === undefined) names.set(name, i)
-      else out.push({ path: `${at}/name`, message: `duplicates the name of /listeners/${first}` })
-    }
+    checkPluginRefs(list(listener.plugins), `${at}/plugins`, refs, out)
     // Port 0 is "any free port": two such listeners never collide. A wildcard host overlaps every host.
     const host = str(listener.host)?.toLowerCase()
     const port = listener.port
@@ -196,14 +208,14 @@ function checkListeners (listeners: unknown[], groups: Set<string>, out: Problem
       if (clash !== undefined) out.push({ path: `${at}/port`, message: `${host}:${port} overlaps /listeners/${clash.index} (${clash.host}:${port})` })
       else bound.push({ host, port, index: i })
     }
-    checkRules(list(listener.rules), `${at}/rules`, groups, out)
-    if (listener.defaultAction !== undefined) checkAction(rec(listener.defaultAction), `${at}/defaultAction`, groups, out)
+    checkRules(list(listener.rules), `${at}/rules`, refs, out)
+    if (listener.defaultAction !== undefined) checkAction(rec(listener.defaultAction), `${at}/defaultAction`, refs, out)
   })
 }
 
-function checkRules (rules: unknown[], at: string, groups: Set<string>, out: Problem[]): void {
+function checkRules (rules: unknown[], at: string, refs: Refs, out: Problem[]): void {
   const priorities = new Map<unknown, number>()
-  const names = new Map<string, number>()
+  uniqueNames(rules, at, out)
   rules.forEach((r, j) => {
     const rule = rec(r)
     if (typeof rule.priority === 'number') {
@@ -211,14 +223,10 @@ function checkRules (rules: unknown[], at: string, groups: Set<string>, out: Pro
       if (first === undefined) priorities.set(rule.priority, j)
       else out.push({ path: `${at}/${j}/priority`, message: `duplicates the priority of ${at}/${first}` })
     }
-    const name = str(rule.name)
-    if (name !== undefined) {
-      const first = names.get(name)
-      if (first === undefined) names.set(name, j)
-      else out.push({ path: `${at}/${j}/name`, message: `duplicates the name of ${at}/${first}` })
-    }
-    checkConditions(rec(rule.conditions), `${at}/${j}/conditions`, out)
-    if (rule.action !== undefined) checkAction(rec(rule.action), `${at}/${j}/action`, groups, out)
+    const conditions = rec(rule.conditions)
+    checkConditions(conditions, `${at}/${j}/conditions`, out)
+    checkPluginRefs(list(conditions.plugin), `${at}/${j}/conditions/plugin`, refs, out)
+    if (rule.action !== undefined) checkAction(rec(rule.action), `${at}/${j}/action`, refs, out)
   })
 }
 
@@ -238,8 +246,12 @@ function checkConditions (c: Loose, at: string, out: Problem[]): void {
   })
 }
 
-function checkAction (action: Loose, at: string, groups: Set<string>, out: Problem[]): void {
-  if (action.type === 'forward') {
+function checkAction (action: Loose, at: string, refs: Refs, out: Problem[]): void {
+  const groups = refs.groups
+  if (action.type === 'plugin') {
+    const name = str(action.plugin)
+    if (name !== undefined && !refs.plugins.has(name)) out.push({ path: `${at}/plugin`, message: `names plugin ${name}, which is not in /plugins` })
+  } else if (action.type === 'forward') {
     const seen = new Set<string>()
     let positive = false
     list(action.targetGroups).forEach((g, k) => {

@@ -30,6 +30,9 @@ const PORT = { type: 'integer', minimum: 1, maximum: 65535 } as const
 const seconds = <D extends number, M extends number>(def: D, max: M) =>
   ({ type: 'number', exclusiveMinimum: 0, maximum: max, default: def }) as const
 
+/** References to `plugins[].name`, in the order their hooks run (checked to exist in compile.ts). */
+const PLUGIN_NAMES = { type: 'array', maxItems: 16, uniqueItems: true, items: NAME, default: [] } as const
+
 // ---------------------------------------------------------------------------------------------- targets
 
 /** One target: the admin API's register body uses the same schema (admin.schema.ts). */
@@ -96,6 +99,8 @@ export const targetGroupSchema = {
     healthCheck: { type: 'object' },
     /** Owned by the stickiness plugin, which validates it against its own schema. */
     stickiness: { type: 'object' },
+    /** Plugins (by `plugins[].name`) whose selector wrapper and forward/response hooks apply to this group, in order. */
+    plugins: PLUGIN_NAMES,
   },
 } as const satisfies JSONSchema
 export type TargetGroupConfig = FromSchema<typeof targetGroupSchema>
@@ -171,6 +176,18 @@ export const fixedResponseActionSchema = {
 } as const satisfies JSONSchema
 export type FixedResponseActionConfig = FromSchema<typeof fixedResponseActionSchema>
 
+/** A plugin's route hook decides: a target group to forward to, or a reply (docs/plugins.md). */
+export const pluginActionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'plugin'],
+  properties: {
+    type: { const: 'plugin' },
+    plugin: NAME,
+  },
+} as const satisfies JSONSchema
+export type PluginActionConfig = FromSchema<typeof pluginActionSchema>
+
 /**
  * One of the three actions, chosen by `type`. ajv's `discriminator` keyword (JSON Schema has none; OpenAPI's)
  * is what lets useDefaults fill defaults inside a oneOf branch and report only the chosen branch's errors.
@@ -180,7 +197,7 @@ export type FixedResponseActionConfig = FromSchema<typeof fixedResponseActionSch
 export const actionSchema = {
   type: 'object',
   discriminator: { propertyName: 'type' },
-  oneOf: [forwardActionSchema, redirectActionSchema, fixedResponseActionSchema],
+  oneOf: [forwardActionSchema, redirectActionSchema, fixedResponseActionSchema, pluginActionSchema],
 } as const
 export type ActionConfig = FromSchema<typeof actionSchema>
 
@@ -236,6 +253,8 @@ export const conditionsSchema = {
     }),
     /** CIDRs, IPv4 or IPv6; a plain address is /32 or /128 (checked to parse in compile.ts). */
     sourceIp: values({ type: 'string', minLength: 2, maxLength: 64 }),
+    /** Plugins whose match hook decides; any of them matching is enough (OR). */
+    plugin: values(NAME),
   },
 } as const satisfies JSONSchema
 export type ConditionsConfig = FromSchema<typeof conditionsSchema>
@@ -286,6 +305,8 @@ export const listenerSchema = {
     preserveHost: { type: 'boolean', default: true },
     /** One JSON line per request on this listener (ALB access logs are off by default). */
     accessLog: { type: 'boolean', default: false },
+    /** Plugins (by `plugins[].name`) whose request, forward and response hooks run for every request here, in order. */
+    plugins: PLUGIN_NAMES,
     rules: { type: 'array', items: ruleSchema, default: [] },
     defaultAction: actionSchema,
   },
@@ -306,6 +327,26 @@ export const adminSchema = {
 } as const satisfies JSONSchema
 export type AdminConfig = FromSchema<typeof adminSchema>
 
+/** A plugin to load: a built-in by name, or a module path (TypeScript loads directly), with its own config. */
+export const pluginEntrySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'from'],
+  properties: {
+    /** How listeners, rules and target groups refer to it; also its label in metrics and the admin API. */
+    name: NAME,
+    /** A built-in plugin's name, or a path to its module (relative to the config file, else the working directory). */
+    from: { type: 'string', minLength: 1, maxLength: 1024 },
+    /** Validated against the plugin's own configSchema, which fills its defaults. */
+    config: { type: 'object', default: {} },
+    /** Overrides the plugin's own failMode: 'closed' answers 500 when a hook fails, 'open' skips the plugin. */
+    failMode: { enum: ['open', 'closed'] },
+    /** An asynchronous hook that takes longer fails (counted like a throw). */
+    hookTimeoutSeconds: seconds(5, 300),
+  },
+} as const satisfies JSONSchema
+export type PluginEntryConfig = FromSchema<typeof pluginEntrySchema>
+
 export const sidecarSchema = {
   $id: 'pilotfish/sidecar/v1',
   type: 'object',
@@ -315,6 +356,12 @@ export const sidecarSchema = {
     admin: { ...adminSchema, default: {} },
     listeners: { type: 'array', minItems: 1, items: listenerSchema },
     targetGroups: { type: 'array', items: targetGroupSchema, default: [] },
+    plugins: { type: 'array', maxItems: 64, items: pluginEntrySchema, default: [] },
+    /**
+     * After a plugin code reload, connections on the previous shard generation may finish there for this long
+     * (ALB's deregistration delay default); in-flight requests end sooner, idle keep-alive connections at once.
+     */
+    drainTimeoutSeconds: { type: 'number', minimum: 0, maximum: 3600, default: 300 },
   },
 } as const satisfies JSONSchema
 

@@ -1,9 +1,11 @@
 // The pilotfish command: run a config, proxy in one line, or validate a config file.
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PilotfishError } from '../core/errors.ts'
 import { defaultConfigPath, loadConfigFile } from './control-plane/config-load.ts'
 import { validateConfig } from '../schemas/compile.ts'
 import { startSidecar, stopOnSignals } from './main.ts'
+import { PluginRegistry } from './control-plane/plugins.ts'
 import { version } from './version.ts'
 import { parseAddress, proxyConfig } from './proxy-config.ts'
 
@@ -57,13 +59,19 @@ async function main (argv: string[]): Promise<number> {
   if (command === 'validate') {
     const file = positionals[1] ?? values.config
     if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
-    await loadConfigFile(file)
+    const config = await loadConfigFile(file)
+    await new PluginRegistry(dirname(resolve(file))).specs(config) // each plugin's module loads and its config validates
     out(`pilotfish: ${file} is valid`)
     return 0
   }
 
   let config
-  if (command === 'run') config = await loadConfigFile(values.config ?? defaultConfigPath)
+  let baseDir: string | undefined
+  if (command === 'run') {
+    const file = values.config ?? defaultConfigPath
+    config = await loadConfigFile(file)
+    baseDir = dirname(resolve(file))
+  }
   else if (command === 'proxy') {
     if (values.from === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['proxy needs --from [HOST:]PORT'])
     config = validateConfig(proxyConfig(values.from, values.to ?? [], values.algorithm, values['access-log']))
@@ -78,11 +86,12 @@ async function main (argv: string[]): Promise<number> {
   if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 256)) {
     throw new PilotfishError('PF_ERR_CLI_USAGE', ['--shards must be a whole number from 1 to 256'])
   }
-  const sidecar = await startSidecar(config, { shards })
+  const sidecar = await startSidecar(config, { shards, baseDir })
   const cp = sidecar.controlPlane
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
   err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
-  cp.shards.onRestart = (index, code) => err(`pilotfish: shard ${index} exited (code ${code}); replaced`)
+  cp.shards.onRestart = (index, code, stalled) =>
+    err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
   stopOnSignals(sidecar, err)
   return -1 // keep running
 }

@@ -18,12 +18,13 @@ export function isLoopback (host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
-export async function startSidecar (config: SidecarConfig, opts: { shards?: number } = {}): Promise<Sidecar> {
+/** `baseDir`: where relative plugin paths in the config start (the config file's folder; default the working directory). */
+export async function startSidecar (config: SidecarConfig, opts: { shards?: number, baseDir?: string } = {}): Promise<Sidecar> {
   const admin = config.admin
   if (!isLoopback(admin.host) && (admin.token === undefined || admin.token === '')) {
     throw new PilotfishError('PF_ERR_ADMIN_EXPOSED', [admin.host])
   }
-  const cp = await ControlPlane.start(config, opts.shards ?? availableParallelism())
+  const cp = await ControlPlane.start(config, opts.shards ?? availableParallelism(), opts.baseDir)
   const app = buildAdmin(cp, admin.token)
   let adminUrl: string
   try {

@@ -3,24 +3,30 @@
 // State machine (one Exchange per request; the client connection owns the request body, the Exchange owns
 // everything from the target):
 //
-//   start ─ route ─┬─ fixed response / redirect / fault ──────────────────────────► local reply
-//                  └─ forward ─ select ─ connect/reuse ─ write head ─► awaiting head
+//   start ─ plugins' onRequest ─ route ─┬─ fixed response / redirect / plugin reply / fault ──► local reply
+//                                       └─ forward ─ select ─ onForward ─ connect/reuse ─ write head ─► awaiting head
 //   awaiting head ─┬─ 1xx ─► relay (1.1 clients) ─► awaiting head
 //                  ├─ 101 to an upgrade request ─► tunnel (bytes both ways until either side closes)
 //                  └─ final ─► streaming body (length / chunked / until close) ─► done
 //   done = response complete AND request body complete; then the target connection goes back to its pool
 //   only if both sides framed the exchange cleanly, and the client connection reads its next request.
+//
+// Plugin hooks (core/plugin-api.ts) run in-line; one that returns a promise parks the exchange (#wait) with
+// the client's body held back until the promise settles, its time runs out, or the client goes away.
 import { performance } from 'node:perf_hooks'
 import { BodyKind, findHeadEnd, HttpError } from '../http1/head.ts'
 import type { RequestHead } from '../http1/request-head.ts'
 import { parseResponseHead } from '../http1/response-head.ts'
 import { ChunkedScanner } from '../http1/chunked.ts'
-import { Outcome, type RequestCtx, type Target } from '../pipeline.ts'
+import { Outcome, type Target } from '../pipeline.ts'
 import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
-import type { Action } from '../rule/rule-table.ts'
+import type { Action, Rule } from '../rule/rule-table.ts'
+import type { PluginRequest, Reply, Route } from '../plugin-api.ts'
+import { HookFailure, type HookName, type PluginInstance } from '../plugin/instance.ts'
+import { ResponseEdit, removeField, setField } from '../plugin/headers.ts'
 import type { ConnectionUser, TargetConnection } from './target-pool.ts'
 import type { EndpointState } from './target-pool.ts'
-import { prebuiltReply, redirectHead } from './local-reply.ts'
+import { pluginReplyHead, prebuiltReply, redirectHead } from './local-reply.ts'
 import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
 
 /** What an Exchange needs from the client side (listener/client-connection.ts). */
@@ -51,8 +57,18 @@ const R_CLOSED = 'target-closed-early'
 const R_TIMEOUT = 'target-timeout'
 const R_CONNECT_TIMEOUT = 'target-connect-timeout'
 const R_BAD_HEAD_TOO_BIG = 'target-head-too-large'
+const R_NO_ROUTE = 'no-route'
 
-export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
+/** Which plugin stage a parked exchange resumes in. */
+const Stage = { OnRequest: 0, Route: 1 } as const
+type Stage = (typeof Stage)[keyof typeof Stage]
+const STAGE_HOOK: readonly HookName[] = ['onRequest', 'route']
+
+function isThenable (v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === 'function'
+}
+
+export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest {
   readonly listener: ListenerRuntime
   readonly client: ClientSide
   readonly head: RequestHead
@@ -94,6 +110,12 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
   #resRemaining = 0
   #scanner: ChunkedScanner | null = null
   #headSeen = false
+  // plugin stages: where a hook's answer resumes, and body bytes held while one is awaited
+  #stage: Stage = Stage.OnRequest
+  #at = 0
+  #plugin: PluginInstance | null = null
+  #waiting = false
+  #held: Buffer[] | null = null
 
   constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead, path: string, query: string, host: string) {
     this.listener = listener
@@ -127,12 +149,167 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
     return found
   }
 
-  /** Routes the request and either answers it or sends it on its way to a target. */
+  setHeader (name: string, value: string): void { setField(this.head, name, value) }
+  removeHeader (name: string): void { removeField(this.head, name) }
+
+  /** Runs the listener's plugins and routes the request, then answers it or sends it on its way to a target. */
   start (): void {
-    const rule = this.listener.rules.match(this)
-    this.ruleName = rule.name
-    this.#dispatch(rule.action)
+    this.#onRequest(0)
   }
+
+  // ── plugin stages ───────────────────────────────────────────────────────────────────────────────────
+
+  /** The listener plugins' onRequest hooks from position `from` on, then the rules. */
+  #onRequest (from: number): void {
+    const plugins = this.listener.plugins
+    for (let i = from; i < plugins.length; i++) {
+      const p = plugins[i]!
+      const hook = p.hooks.onRequest
+      if (hook === undefined) continue
+      let r: Reply | undefined | Promise<Reply | undefined>
+      try {
+        r = hook.call(p.hooks, this)
+      } catch (err) {
+        if (p.failed('onRequest', err)) return this.#hookFailed(p)
+        continue
+      }
+      if (r === undefined) continue
+      this.#park(Stage.OnRequest, i, p)
+      if (isThenable(r)) return this.#wait(r)
+      return this.#resume(r)
+    }
+    this.#route(0)
+  }
+
+  /** The first matching rule from position `from` on; a plugin action may pass the request on to the next. */
+  #route (from: number): void {
+    let rule: Rule
+    try {
+      rule = this.listener.rules.match(this, from)
+    } catch (err) {
+      return this.#thrown(err)
+    }
+    this.ruleName = rule.name
+    const action = rule.action
+    if (action.type !== 'plugin') return this.#dispatch(action)
+    const p = action.plugin
+    this.#park(Stage.Route, rule.index, p)
+    let r: Route | undefined | Promise<Route | undefined>
+    try {
+      r = p.hooks.route!(this)
+    } catch (err) {
+      return this.#hookError(err)
+    }
+    if (isThenable(r)) return this.#wait(r)
+    this.#resume(r)
+  }
+
+  #park (stage: Stage, at: number, plugin: PluginInstance): void {
+    this.#stage = stage
+    this.#at = at
+    this.#plugin = plugin
+  }
+
+  /** A hook's answer (undefined: no opinion), in the stage it was parked in. */
+  #resume (v: unknown): void {
+    if (v === undefined || v === null) {
+      if (this.#stage === Stage.OnRequest) return this.#onRequest(this.#at + 1)
+      // A plugin default action without an answer leaves the request without a route.
+      if (this.#at >= this.listener.rules.rules.length) return this.#fail(404, Outcome.NoRoute, R_NO_ROUTE)
+      return this.#route(this.#at + 1)
+    }
+    const group = this.#stage === Stage.Route ? (v as { targetGroup?: unknown }).targetGroup : undefined
+    if (typeof group === 'string') return this.#forwardTo(group)
+    const reply = pluginReplyHead(v as Reply)
+    if (reply instanceof Error) return this.#hookError(reply)
+    this.status = reply.status
+    if (this.#stage === Stage.OnRequest) this.ruleName = `plugin:${this.#plugin!.name}`
+    this.#replyLocal(reply.head, reply.body)
+  }
+
+  #hookError (err: unknown): void {
+    const p = this.#plugin!
+    if (p.failed(STAGE_HOOK[this.#stage]!, err)) return this.#hookFailed(p)
+    this.#resume(undefined)
+  }
+
+  /** Parks the exchange until a hook's promise settles or its time is up; the client body is held meanwhile. */
+  #wait (promise: PromiseLike<unknown>): void {
+    this.#waiting = true
+    let settled = false
+    const settle = (): boolean => {
+      if (settled) return false
+      settled = true
+      clearTimeout(timer)
+      this.#waiting = false
+      return !this.#finished
+    }
+    const timer = setTimeout(() => {
+      if (!settle()) return
+      this.#hookError(new Error(`timed out after ${this.#plugin!.timeoutMs} ms`))
+      this.#afterWait()
+    }, this.#plugin!.timeoutMs)
+    promise.then((v) => {
+      if (!settle()) return
+      this.#resume(v)
+      this.#afterWait()
+    }, (err: unknown) => {
+      if (!settle()) return
+      this.#hookError(err)
+      this.#afterWait()
+    })
+  }
+
+  #afterWait (): void {
+    const held = this.#held
+    this.#held = null
+    if (this.#waiting) return // parked again by the next hook: the held bytes wait for it
+    if (held !== null && this.#conn !== null) for (const chunk of held) this.#conn.socket.write(chunk)
+    this.flush()
+    this.client.resumeReading()
+  }
+
+  #hookFailed (p: PluginInstance): void {
+    this.#fail(500, Outcome.HookFailed, `plugin-failed:${p.name}`)
+  }
+
+  /** Rule matching and selection throw only a HookFailure (a fail-closed plugin failed); anything else is a bug. */
+  #thrown (err: unknown): void {
+    if (!(err instanceof HookFailure)) throw err
+    this.#fail(500, Outcome.HookFailed, `plugin-failed:${err.plugin}`)
+  }
+
+  /** onForward hooks of the listener's plugins, then the group's; false when one failed closed (answered 500). */
+  #onForward (plugins: readonly PluginInstance[], target: Target): boolean {
+    for (let i = 0; i < plugins.length; i++) {
+      const p = plugins[i]!
+      if (p.hooks.onForward === undefined) continue
+      try {
+        p.hooks.onForward(this, target)
+      } catch (err) {
+        if (p.failed('onForward', err)) {
+          this.#hookFailed(p)
+          return false
+        }
+      }
+    }
+    return true
+  }
+
+  #onResponse (plugins: readonly PluginInstance[], res: ResponseEdit): PluginInstance | null {
+    for (let i = 0; i < plugins.length; i++) {
+      const p = plugins[i]!
+      if (p.hooks.onResponse === undefined) continue
+      try {
+        p.hooks.onResponse(this, res)
+      } catch (err) {
+        if (p.failed('onResponse', err)) return p
+      }
+    }
+    return null
+  }
+
+  // ── routing ─────────────────────────────────────────────────────────────────────────────────────────
 
   #dispatch (action: Action): void {
     if (action.type === 'fixed-response') {
@@ -145,16 +322,25 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
       this.#replyLocal(redirectHead(action.statusCode, action.location(this)), null)
       return
     }
-    const name = action.pick()
+    if (action.type === 'forward') this.#forwardTo(action.pick())
+  }
+
+  #forwardTo (name: string): void {
     this.groupName = name
     const group = this.listener.groups.get(name)
     if (group === undefined) return this.#fail(503, Outcome.NoTarget, R_NO_GROUP)
-    const target = group.selector.select(this, group.group)
+    let target: Target | null
+    try {
+      target = group.selector.select(this, group.group)
+    } catch (err) {
+      return this.#thrown(err)
+    }
     if (target === null) return this.#fail(503, Outcome.NoTarget, R_NO_TARGET)
     this.#group = group
     this.#target = target
     this.targetId = target.endpoint.id
     target.endpoint.inFlight++
+    if (!this.#onForward(this.listener.plugins, target) || !this.#onForward(group.plugins, target)) return
     const s = this.listener.settings
     const hostValue = s.preserveHost && this.host !== '' ? this.host : target.endpoint.id
     this.#outHead = rewriteRequestHead(this.head, this.query === '' ? this.path : `${this.path}?${this.query}`,
@@ -181,6 +367,10 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
   /** A slice of the request body from the client; false asks the client to pause until onTargetDrain. */
   sendBody (chunk: Buffer): boolean {
     this.requestBytes += chunk.length
+    if (this.#waiting) {
+      (this.#held ??= []).push(Buffer.from(chunk)) // the client pauses until the hook has decided
+      return false
+    }
     if (this.#conn === null) return true // answered locally: the body is read and dropped
     return this.#conn.socket.write(chunk)
   }
@@ -226,6 +416,18 @@ export class Exchange implements RequestCtx, ConnectionUser, FinishedRequest {
         if (end === buf.length) return
         buf = buf.subarray(end)
         continue
+      }
+      const lp = this.listener.plugins
+      const gp = this.#group!.plugins
+      if (lp.length + gp.length !== 0) {
+        const edit = new ResponseEdit(res)
+        const failed = this.#onResponse(lp, edit) ?? this.#onResponse(gp, edit)
+        if (failed !== null) {
+          const conn = this.#conn
+          this.#conn = null
+          conn?.destroy() // the rest of this response will not be read
+          return this.#hookFailed(failed)
+        }
       }
       this.#headSeen = true
       this.status = status

@@ -1,5 +1,6 @@
 // Responses Pilotfish writes itself (faults, redirects, fixed responses), with heads built once where possible.
 import { STATUS_CODES } from 'node:http'
+import type { Reply } from '../plugin-api.ts'
 
 /** A complete error response for a status, built at startup: faults never build strings during a storm. */
 export interface PrebuiltReply {
@@ -42,4 +43,31 @@ export function fixedReplyHead (status: number, contentType: string, bodyLength:
 
 export function redirectHead (status: number, location: string): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nlocation: ${location}\r\ncontent-length: 0\r\n`
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+/** Fields of a plugin's reply that Pilotfish writes itself. */
+const OURS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer'])
+
+/** A plugin's Reply as a head (connection field and blank line to follow) and body; an Error if it is not valid. */
+export function pluginReplyHead (r: Reply): { status: number, head: string, body: Buffer | null } | Error {
+  const status = r.statusCode
+  if (!Number.isInteger(status) || status < 200 || status > 599) return new Error(`reply statusCode ${String(status)} is not 200-599`)
+  const body = r.body === undefined || r.body === '' ? null : Buffer.from(r.body, 'utf8')
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`
+  let typed = false
+  if (r.headers !== undefined) {
+    for (const name of Object.keys(r.headers)) {
+      const value = String(r.headers[name])
+      if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return new Error(`reply header ${JSON.stringify(name)} is not a valid field`)
+      const lower = name.toLowerCase()
+      if (OURS.has(lower)) continue
+      if (lower === 'content-type') typed = true
+      head += `${name}: ${value}\r\n`
+    }
+  }
+  if (!typed && body !== null) head += 'content-type: text/plain; charset=utf-8\r\n'
+  head += `content-length: ${body === null ? 0 : body.length}\r\n`
+  return { status, head, body }
 }

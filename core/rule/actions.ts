@@ -1,10 +1,12 @@
 // The three ALB actions [S2] compiled once per snapshot: forward picks a group, redirect builds a Location,
-// fixed-response holds its body as a Buffer ready to write.
+// fixed-response holds its body as a Buffer ready to write. A plugin action hands the decision to a route hook.
 import type { RequestCtx } from '../pipeline.ts'
 import type {
   ActionConfig, FixedResponseActionConfig, ForwardActionConfig, RedirectActionConfig,
 } from '../../schemas/sidecar.schema.ts'
-import type { Action, FixedResponseAction, ForwardAction, RedirectAction } from './rule-table.ts'
+import type { Action, FixedResponseAction, ForwardAction, PluginAction, RedirectAction } from './rule-table.ts'
+import type { PluginInstance, PluginSet } from '../plugin/instance.ts'
+import { pluginOf } from './conditions.ts'
 import { RedirectTemplate } from './redirect.ts'
 import { fixedReplyHead } from '../forwarder/local-reply.ts'
 
@@ -71,10 +73,20 @@ class FixedResponse implements FixedResponseAction {
   }
 }
 
-export function compileAction (config: ActionConfig): Action {
+class PluginRoute implements PluginAction {
+  readonly type = 'plugin'
+  readonly plugin: PluginInstance
+  constructor (plugin: PluginInstance) {
+    plugin.require('route')
+    this.plugin = plugin
+  }
+}
+
+export function compileAction (config: ActionConfig, plugins: PluginSet): Action {
   switch (config.type) {
     case 'forward': return new Forward(config)
     case 'redirect': return new Redirect(config)
     case 'fixed-response': return new FixedResponse(config)
+    case 'plugin': return new PluginRoute(pluginOf(plugins, config.plugin))
   }
 }

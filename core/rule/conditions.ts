@@ -8,6 +8,8 @@ import type { ConditionsConfig } from '../../schemas/sidecar.schema.ts'
 import { compileWildcard, type StringMatcher } from './wildcard.ts'
 import { IpAddress, cidrContains, parseCidr, type Cidr } from './cidr.ts'
 import { QueryPairs } from './query.ts'
+import { PluginCondition, type PluginInstance, type PluginSet } from '../plugin/instance.ts'
+import { PilotfishError } from '../errors.ts'
 
 /** Per-request derived values, reset by the rule table before each match. One per RuleTable (one per shard). */
 export class MatchScratch {
@@ -149,7 +151,7 @@ function anyMatch (matchers: readonly StringMatcher[], s: string, end: number): 
 }
 
 /** Compile a rule's conditions, cheapest first: a failing cheap test spares the regexes and the query parse. */
-export function compileConditions (c: ConditionsConfig): Condition[] {
+export function compileConditions (c: ConditionsConfig, plugins: PluginSet): Condition[] {
   const out: Condition[] = []
   if (c.method !== undefined) out.push(new MethodCondition(c.method))
   if (c.path !== undefined) out.push(new PathCondition(c.path))
@@ -160,5 +162,14 @@ export function compileConditions (c: ConditionsConfig): Condition[] {
   if (c.sourceIp !== undefined) out.push(new SourceIpCondition(c.sourceIp))
   if (c.pathRegex !== undefined) out.push(new PathRegexCondition(c.pathRegex))
   if (c.query !== undefined) out.push(new QueryCondition(c.query))
+  // Last: the core's own conditions are cheaper, and a plugin is not asked about requests they rule out.
+  if (c.plugin !== undefined) out.push(new PluginCondition(c.plugin.map((name) => pluginOf(plugins, name))))
   return out
+}
+
+export function pluginOf (plugins: PluginSet, name: string): PluginInstance {
+  const p = plugins.get(name)
+  // validateConfig checks every reference; a snapshot that still misses one was built wrong.
+  if (p === undefined) throw new PilotfishError('PF_ERR_CONFIG_INVALID', ['plugin', `unknown plugin ${name}`])
+  return p
 }

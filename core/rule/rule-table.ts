@@ -4,6 +4,7 @@ import type { RequestCtx } from '../pipeline.ts'
 import type { ListenerConfig } from '../../schemas/sidecar.schema.ts'
 import { compileConditions, MatchScratch, type Condition } from './conditions.ts'
 import { compileAction } from './actions.ts'
+import type { PluginInstance, PluginSet } from '../plugin/instance.ts'
 
 export interface ForwardAction {
   readonly type: 'forward'
@@ -30,15 +31,25 @@ export interface FixedResponseAction {
   readonly head: string
 }
 
-export type Action = ForwardAction | RedirectAction | FixedResponseAction
+/** A plugin's route hook decides (core/plugin-api.ts Route); no decision moves on to the next rule. */
+export interface PluginAction {
+  readonly type: 'plugin'
+  readonly plugin: PluginInstance
+}
+
+export type Action = ForwardAction | RedirectAction | FixedResponseAction | PluginAction
 
 export interface Rule {
   /** The config's name, else `priority-<n>`; 'default' for the default action. */
   readonly name: string
   /** Infinity for the default action. */
   readonly priority: number
+  /** Position in evaluation order (the default rule comes last): where matching resumes after it. */
+  readonly index: number
   readonly action: Action
 }
+
+const NO_PLUGINS: PluginSet = new Map()
 
 interface CompiledRule {
   readonly rule: Rule
@@ -53,22 +64,25 @@ export class RuleTable {
   /** Shared by every match: a shard matches one request at a time, synchronously. */
   readonly #scratch = new MatchScratch()
 
-  constructor (listener: ListenerConfig) {
+  constructor (listener: ListenerConfig, plugins: PluginSet = NO_PLUGINS) {
     const sorted = [...listener.rules].sort((a, b) => a.priority - b.priority)
-    this.#compiled = sorted.map((r) => ({
-      rule: { name: r.name ?? `priority-${r.priority}`, priority: r.priority, action: compileAction(r.action) },
-      conditions: compileConditions(r.conditions),
+    this.#compiled = sorted.map((r, index) => ({
+      rule: { name: r.name ?? `priority-${r.priority}`, priority: r.priority, index, action: compileAction(r.action, plugins) },
+      conditions: compileConditions(r.conditions, plugins),
     }))
     this.rules = this.#compiled.map((c) => c.rule)
-    this.defaultRule = { name: 'default', priority: Infinity, action: compileAction(listener.defaultAction) }
+    this.defaultRule = { name: 'default', priority: Infinity, index: sorted.length, action: compileAction(listener.defaultAction, plugins) }
   }
 
-  /** The first rule whose conditions all hold, else the default rule: never null. */
-  match (ctx: RequestCtx): Rule {
+  /**
+   * The first rule from position `from` on whose conditions all hold, else the default rule: never null. May
+   * throw a HookFailure (plugin/instance.ts) when a fail-closed plugin condition failed.
+   */
+  match (ctx: RequestCtx, from = 0): Rule {
     const scratch = this.#scratch
     scratch.reset()
     const compiled = this.#compiled
-    for (let i = 0; i < compiled.length; i++) {
+    for (let i = from; i < compiled.length; i++) {
       const conditions = compiled[i]!.conditions
       let ok = true
       for (let j = 0; j < conditions.length; j++) {

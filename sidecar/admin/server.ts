@@ -11,7 +11,7 @@ const REDACTED = '<redacted>'
 
 function sendError (reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof PilotfishError) {
-    const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' ? 404
+    const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' || err.code === 'PF_ERR_PLUGIN_UNKNOWN' ? 404
       : err.code === 'PF_ERR_TARGET_EXISTS' ? 409
         : err.code === 'PF_ERR_SHARD_FAILED' ? 500 : 400
     return reply.code(status).send({ code: err.code, message: err.message, problems: err.problems })
@@ -95,6 +95,19 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined): Fastif
     try {
       await cp.deregisterTarget(req.params.name, t.host, t.port)
       return { configVersion: cp.version }
+    } catch (err) {
+      return sendError(reply, err)
+    }
+  })
+
+  app.get('/v1/plugins', async () => ({ generation: cp.shards.generation, retiringShards: cp.shards.retiring, plugins: cp.plugins.list() }))
+
+  // New code rolls a new shard generation; if it cannot load, validate or set up, the running one stays (the
+  // reason is in the response and in GET /v1/plugins).
+  app.post<{ Params: { name: string } }>('/v1/plugins/:name/reload', async (req, reply) => {
+    try {
+      await cp.reloadPlugin(req.params.name)
+      return { generation: cp.shards.generation, configVersion: cp.version }
     } catch (err) {
       return sendError(reply, err)
     }

@@ -2,16 +2,20 @@
 import net from 'node:net'
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
 import { PilotfishError } from '../../core/errors.ts'
-import { buildSnapshot, EndpointRegistry, type DrainingTarget, type SnapshotMessage } from '../../core/snapshot.ts'
+import { buildSnapshot, EndpointRegistry, type DrainingTarget, type PluginSpec, type SnapshotMessage } from '../../core/snapshot.ts'
+import { PluginInstance, type PluginSet } from '../../core/plugin/instance.ts'
 import { endpointId } from '../../core/forwarder/target-pool.ts'
 import type { RequestObserver } from '../../core/runtime.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { validateConfig } from '../../schemas/compile.ts'
 import { ShardPool } from './shards.ts'
+import { PluginRegistry } from './plugins.ts'
 
 interface Draining extends DrainingTarget { until: number }
 
 const nullObserver: RequestObserver = { onRequestEnd () {}, onRejected () {} }
+/** The control plane compiles snapshots without running plugin code: every plugin is a stand-in. */
+const standIns: PluginSet = { get: (name) => PluginInstance.standIn(name) }
 
 /** A free port on host, for listeners configured with port 0: resolved once so every shard binds the same. */
 async function freePort (host: string): Promise<number> {
@@ -26,29 +30,36 @@ export interface TargetView { id: string, host: string, port: number, weight: nu
 
 export class ControlPlane {
   readonly shards: ShardPool
+  readonly plugins: PluginRegistry
   config: SidecarConfig
   version = 0
   readonly startedAt = Date.now()
   #draining: Draining[] = []
   #ports: Record<string, number> = {}
+  #specs: PluginSpec[] = []
   #queue: Promise<unknown> = Promise.resolve()
   #sweeper: NodeJS.Timeout | null = null
 
-  private constructor (config: SidecarConfig, shards: ShardPool) {
+  private constructor (config: SidecarConfig, shards: ShardPool, plugins: PluginRegistry) {
     this.config = config
     this.shards = shards
+    this.plugins = plugins
   }
 
-  static async start (config: SidecarConfig, shardCount: number): Promise<ControlPlane> {
+  /** `baseDir`: where plugin paths in the config are relative to (the config file's folder). */
+  static async start (config: SidecarConfig, shardCount: number, baseDir = process.cwd()): Promise<ControlPlane> {
+    const plugins = new PluginRegistry(baseDir)
+    const specs = await plugins.specs(config) // a plugin that cannot load fails the start before any shard runs
     const shards = new ShardPool(shardCount)
     await shards.start()
-    const cp = new ControlPlane(config, shards)
+    const cp = new ControlPlane(config, shards, plugins)
     try {
-      await cp.#publish(config)
+      await cp.#publish(config, [], specs)
     } catch (err) {
       await shards.stop(0)
       throw err
     }
+    plugins.running(config, shards.generation)
     return cp
   }
 
@@ -76,15 +87,16 @@ export class ControlPlane {
    * Compiles locally first (so a config that cannot compile never reaches a shard), then publishes to every
    * shard; if any shard cannot apply it, all go back to the running snapshot and nothing changes.
    */
-  async #publish (config: SidecarConfig, draining: Draining[] = this.#draining): Promise<void> {
-    const msg: SnapshotMessage = { version: this.version + 1, config, draining, ports: await this.#resolvePorts(config) }
-    buildSnapshot(msg, new EndpointRegistry(), nullObserver)
+  async #publish (config: SidecarConfig, draining: Draining[] = this.#draining, specs = this.#specs, roll = false): Promise<void> {
+    const msg: SnapshotMessage = { version: this.version + 1, config, draining, ports: await this.#resolvePorts(config), plugins: specs }
+    buildSnapshot(msg, new EndpointRegistry(), nullObserver, standIns)
     try {
-      await this.shards.publish(msg)
+      if (roll) await this.shards.roll(msg, config.drainTimeoutSeconds * 1000)
+      else await this.shards.publish(msg)
     } catch (err) {
       this.version = msg.version
-      if (this.version > 1) {
-        const back = { version: ++this.version, config: this.config, draining: this.#draining, ports: this.#ports }
+      if (this.version > 1 && !roll) {
+        const back = { version: ++this.version, config: this.config, draining: this.#draining, ports: this.#ports, plugins: this.#specs }
         await this.shards.publish(back).catch(() => {})
       }
       throw err
@@ -93,13 +105,44 @@ export class ControlPlane {
     this.config = config
     this.#draining = draining
     this.#ports = msg.ports
+    this.#specs = specs
   }
 
   /** Validates a whole config and applies it to every shard, or throws with every problem and changes nothing. */
   applyConfig (data: unknown): Promise<void> {
     return this.#serial(async () => {
       const config = validateConfig(structuredClone(data))
-      await this.#publish(config)
+      let specs: PluginSpec[]
+      try {
+        specs = await this.plugins.specs(config)
+      } catch (err) {
+        for (const p of (err as PilotfishError).problems ?? []) {
+          const i = /^\/plugins\/(\d+)\//.exec(p.path)?.[1]
+          if (i !== undefined) this.plugins.failed(config.plugins[Number(i)]!.name, err)
+        }
+        throw err
+      }
+      await this.#publish(config, this.#draining, specs)
+      this.plugins.running(config, this.shards.generation)
+    })
+  }
+
+  /**
+   * Reads a plugin's module afresh and rolls a new shard generation onto it (new module graph; the old
+   * generation drains). If the new code cannot load, validate its config or set up, nothing changes.
+   */
+  reloadPlugin (name: string): Promise<void> {
+    return this.#serial(async () => {
+      if (!this.config.plugins.some((p) => p.name === name)) throw new PilotfishError('PF_ERR_PLUGIN_UNKNOWN', [name])
+      const config = structuredClone(this.config)
+      try {
+        const specs = await this.plugins.specs(config, name)
+        await this.#publish(config, this.#draining, specs, true)
+      } catch (err) {
+        this.plugins.failed(name, err)
+        throw err
+      }
+      this.plugins.running(config, this.shards.generation)
     })
   }
 

@@ -1,24 +1,44 @@
-// The shard supervisor: starts N worker threads, publishes snapshots to all, gathers their stats, and
-// replaces a shard that dies (an uncaught error in a shard costs that shard's connections, not the sidecar).
+// The shard supervisor: starts N worker threads, publishes snapshots to all, gathers their stats, replaces a
+// shard that dies or stalls (an uncaught error or a blocked event loop costs that shard's connections, not the
+// sidecar), and rolls a new generation of shards when plugin code changes.
 import { Worker } from 'node:worker_threads'
 import { PilotfishError } from '../../core/errors.ts'
 import type { SnapshotMessage } from '../../core/snapshot.ts'
-import type { FromShard, ToShard } from '../shard/messages.ts'
+import { HEARTBEAT_MS, type FromShard, type ToShard } from '../shard/messages.ts'
 
 type Stats = Extract<FromShard, { type: 'stats' }>
 const SHARD_ENTRY = new URL('../shard/shard.ts', import.meta.url)
 const EXITED: FromShard = { type: 'apply-failed', version: -1, message: 'shard exited' }
 
+/**
+ * Watchdog: a shard bumps its heartbeat every HEARTBEAT_MS (shard.ts); one whose count has not moved for
+ * STALL_MS has a blocked event loop and is replaced. Checked every CHECK_MS, so a stall is acted on within
+ * STALL_MS + CHECK_MS, and the replacement serves well inside 2 s.
+ */
+const CHECK_MS = 250
+const STALL_MS = Math.max(1000, 8 * HEARTBEAT_MS)
+/** A new generation that cannot load and apply within this is abandoned; the running one stays. */
+const ROLL_TIMEOUT_MS = 30_000
+
 class ShardHandle {
   readonly index: number
+  readonly generation: number
   readonly worker: Worker
   readonly ready: Promise<void>
+  readonly heartbeat = new Int32Array(new SharedArrayBuffer(4))
   #waiters = new Map<string, (m: FromShard) => void>()
   exited = false
+  /** Armed once the shard has applied a snapshot: loading modules and setting plugins up is not a stall. */
+  watched = false
+  /** Ended by the watchdog. */
+  stalledOut = false
+  #lastBeat = 0
+  #lastMoved = 0
 
-  constructor (index: number, onExit: (h: ShardHandle, code: number) => void) {
+  constructor (index: number, generation: number, onExit: (h: ShardHandle, code: number) => void) {
     this.index = index
-    this.worker = new Worker(SHARD_ENTRY, { workerData: { pilotfishShard: true, index } })
+    this.generation = generation
+    this.worker = new Worker(SHARD_ENTRY, { workerData: { pilotfishShard: true, index, generation, heartbeat: this.heartbeat } })
     this.ready = new Promise((resolve, reject) => {
       this.#waiters.set('ready', () => resolve())
       this.worker.once('error', reject)
@@ -48,70 +68,152 @@ class ShardHandle {
       this.worker.postMessage(msg)
     })
   }
+
+  async apply (snapshot: SnapshotMessage): Promise<FromShard> {
+    const r = await this.request({ type: 'snapshot', snapshot }, `apply:${snapshot.version}`)
+    if (r.type === 'applied') this.arm()
+    return r
+  }
+
+  arm (): void {
+    if (this.watched) return
+    this.watched = true
+    this.#lastBeat = Atomics.load(this.heartbeat, 0)
+    this.#lastMoved = Date.now()
+  }
+
+  /** True when the heartbeat has not moved for STALL_MS. */
+  stalled (now: number): boolean {
+    if (!this.watched || this.exited) return false
+    const beat = Atomics.load(this.heartbeat, 0)
+    if (beat !== this.#lastBeat) {
+      this.#lastBeat = beat
+      this.#lastMoved = now
+      return false
+    }
+    return now - this.#lastMoved > STALL_MS
+  }
+
+  async drainAndExit (deadlineMs: number): Promise<void> {
+    if (this.exited) return
+    this.watched = false // a draining shard may well be idle; its deadline ends it either way
+    await this.request({ type: 'drain', deadlineMs }, 'drained')
+    await this.worker.terminate()
+  }
+}
+
+function firstFailure (results: readonly FromShard[]): PilotfishError | null {
+  const failed = results.findIndex((r) => r.type === 'apply-failed')
+  if (failed === -1) return null
+  const r = results[failed]!
+  return new PilotfishError('PF_ERR_SHARD_FAILED', [failed, r.type === 'apply-failed' ? r.message : ''])
 }
 
 export class ShardPool {
-  readonly #shards: ShardHandle[] = []
+  #shards: ShardHandle[] = []
+  /** Shards of earlier generations finishing their connections. */
+  readonly #retiring = new Set<ShardHandle>()
   readonly #count: number
+  #generation = 1
   #statsId = 0
   #last: SnapshotMessage | null = null
   #stopping = false
-  /** Shards replaced after dying, for the status API and the log. */
+  #watchdog: NodeJS.Timeout | null = null
+  /** Shards replaced after dying or stalling, for the status API and the log. */
   restarts = 0
-  onRestart: (index: number, code: number) => void = () => {}
+  onRestart: (index: number, code: number, stalled: boolean) => void = () => {}
 
   constructor (count: number) {
     this.#count = count
   }
 
   get size (): number { return this.#count }
+  get generation (): number { return this.#generation }
+  get retiring (): number { return this.#retiring.size }
 
   async start (): Promise<void> {
-    for (let i = 0; i < this.#count; i++) this.#shards.push(this.#spawn(i))
+    for (let i = 0; i < this.#count; i++) this.#shards.push(this.#spawn(i, this.#generation))
     await Promise.all(this.#shards.map((s) => s.ready))
+    this.#watchdog = setInterval(() => this.#watch(), CHECK_MS)
+    this.#watchdog.unref()
   }
 
-  #spawn (index: number): ShardHandle {
-    return new ShardHandle(index, (h, code) => {
+  #spawn (index: number, generation: number): ShardHandle {
+    return new ShardHandle(index, generation, (h, code) => {
+      this.#retiring.delete(h)
       if (this.#stopping || this.#shards[index] !== h) return
       this.restarts++
-      this.onRestart(index, code)
-      const next = this.#spawn(index)
+      this.onRestart(index, code, h.stalledOut)
+      const next = this.#spawn(index, generation)
       this.#shards[index] = next
       // The replacement binds the same listeners (reusePort) from the running snapshot.
       const last = this.#last
-      if (last !== null) void next.ready.then(() => next.request({ type: 'snapshot', snapshot: last }, `apply:${last.version}`))
+      if (last !== null) void next.ready.then(() => next.apply(last))
     })
+  }
+
+  #watch (): void {
+    const now = Date.now()
+    for (const s of this.#shards) {
+      if (!s.stalled(now)) continue
+      s.watched = false
+      s.stalledOut = true
+      void s.worker.terminate() // exit → replaced like any shard that dies
+    }
   }
 
   /** Publishes a snapshot to every shard; rejects with the first reason if any could not apply it. */
   async publish (snapshot: SnapshotMessage): Promise<void> {
-    const results = await Promise.all(this.#shards.map((s) => s.request({ type: 'snapshot', snapshot }, `apply:${snapshot.version}`)))
-    const failed = results.findIndex((r) => r.type === 'apply-failed')
-    if (failed !== -1) {
-      const r = results[failed]!
-      throw new PilotfishError('PF_ERR_SHARD_FAILED', [failed, r.type === 'apply-failed' ? r.message : ''])
-    }
+    const err = firstFailure(await Promise.all(this.#shards.map((s) => s.apply(snapshot))))
+    if (err !== null) throw err
     this.#last = snapshot
+  }
+
+  /**
+   * Replaces every shard by a new generation that imports its modules afresh (a plugin's new code) and applies
+   * `snapshot`, binding beside the running shards with reusePort. Only once all of it has applied do the old
+   * shards stop accepting and drain: in-flight requests finish there, long-lived connections (WebSocket) up to
+   * `drainMs`. If the new generation fails, it is discarded and the running one carries on untouched.
+   */
+  async roll (snapshot: SnapshotMessage, drainMs: number): Promise<void> {
+    const generation = ++this.#generation
+    const next: ShardHandle[] = []
+    for (let i = 0; i < this.#count; i++) next.push(this.#spawn(i, generation))
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<FromShard[]>((resolve) => {
+      timer = setTimeout(() => resolve([{ type: 'apply-failed', version: snapshot.version, message: `new shards not ready within ${ROLL_TIMEOUT_MS / 1000} s` }]), ROLL_TIMEOUT_MS)
+    })
+    const results = await Promise.race([Promise.all(next.map(async (s) => { await s.ready; return s.apply(snapshot) })), timeout])
+      .catch((e: unknown): FromShard[] => [{ type: 'apply-failed', version: snapshot.version, message: (e as Error).message }])
+    clearTimeout(timer)
+    const err = firstFailure(results)
+    if (err !== null) {
+      await Promise.all(next.map((s) => s.worker.terminate()))
+      throw err
+    }
+    const old = this.#shards
+    this.#shards = next
+    this.#last = snapshot
+    for (const s of old) {
+      this.#retiring.add(s)
+      void s.drainAndExit(drainMs)
+    }
   }
 
   async stats (): Promise<Stats[]> {
     const id = ++this.#statsId
-    const all = await Promise.all(this.#shards.map((s) => s.request({ type: 'stats', id }, `stats:${id}`)))
+    const all = await Promise.all([...this.#shards, ...this.#retiring].map((s) => s.request({ type: 'stats', id }, `stats:${id}`)))
     return all.filter((m): m is Stats => m.type === 'stats')
   }
 
-  /** Ends a shard at once; it is replaced like a shard that died (the watchdog's and the tests' lever). */
+  /** Ends a shard at once; it is replaced like a shard that died (the tests' lever). */
   async kill (index: number): Promise<void> {
     await this.#shards[index]?.worker.terminate()
   }
 
   async stop (deadlineMs: number): Promise<void> {
     this.#stopping = true
-    await Promise.all(this.#shards.map(async (s) => {
-      if (s.exited) return
-      await s.request({ type: 'drain', deadlineMs }, 'drained')
-      await s.worker.terminate()
-    }))
+    if (this.#watchdog !== null) clearInterval(this.#watchdog)
+    await Promise.all([...this.#shards, ...this.#retiring].map((s) => s.drainAndExit(deadlineMs)))
   }
 }

@@ -1,6 +1,9 @@
 // Messages between the control plane and its shards: plain data only (threads exchange data, never calls).
 import type { SnapshotMessage } from '../../core/snapshot.ts'
 
+/** How often a shard bumps its heartbeat for the control plane's watchdog (control-plane/shards.ts). */
+export const HEARTBEAT_MS = 100
+
 export type ToShard =
   | { type: 'snapshot', snapshot: SnapshotMessage }
   | { type: 'stats', id: number }

@@ -36,6 +36,7 @@ export class ShardMetrics {
   // listener → target group → timing
   #durations: Tree<Tree<Timing>> = new Map()
   #rejected = new Map<string, Count>()
+  #pluginErrors = new Map<string, Count>()
 
   finished (r: FinishedRequest): void {
     const listener = r.listener.name
@@ -67,6 +68,17 @@ export class ShardMetrics {
     if (c === undefined) {
       c = { labels: { listener, code: String(status), reason }, n: 0 }
       this.#rejected.set(key, c)
+    }
+    c.n++
+  }
+
+  /** A plugin hook threw, rejected, timed out or answered something invalid. */
+  pluginError (plugin: string, hook: string): void {
+    const key = `${plugin}\0${hook}`
+    let c = this.#pluginErrors.get(key)
+    if (c === undefined) {
+      c = { labels: { plugin, hook }, n: 0 }
+      this.#pluginErrors.set(key, c)
     }
     c.n++
   }
@@ -105,6 +117,13 @@ export class ShardMetrics {
         type: 'counter',
         aggregator: 'sum',
         values: [...this.#rejected.values()].map((c) => ({ labels: c.labels, value: c.n })),
+      },
+      {
+        name: 'pilotfish_plugin_errors_total',
+        help: 'Plugin hooks that threw, rejected, timed out or answered something invalid, by plugin and hook',
+        type: 'counter',
+        aggregator: 'sum',
+        values: [...this.#pluginErrors.values()].map((c) => ({ labels: c.labels, value: c.n })),
       },
     ]
   }

@@ -4,14 +4,20 @@ import { buildSnapshot, EndpointRegistry, type Snapshot, type SnapshotMessage } 
 import { HttpListener } from '../../core/listener/http-listener.ts'
 import { ShardMetrics } from './metrics.ts'
 import { ShardObserver } from './observer.ts'
-import type { FromShard, ToShard } from './messages.ts'
+import { PluginHost } from './plugin-host.ts'
+import { HEARTBEAT_MS, type FromShard, type ToShard } from './messages.ts'
 
 export class Shard {
   readonly registry = new EndpointRegistry()
   readonly metrics = new ShardMetrics()
   readonly observer = new ShardObserver(this.metrics)
+  readonly plugins: PluginHost
   #listeners = new Map<string, HttpListener>()
   #snapshot: Snapshot | null = null
+
+  constructor (index = 0, generation = 0) {
+    this.plugins = new PluginHost(index, generation, (plugin, hook) => this.metrics.pluginError(plugin, hook))
+  }
 
   /**
    * Applies a snapshot: new listeners are bound before anything changes, so a bind failure leaves the
@@ -22,7 +28,14 @@ export class Shard {
       const { AccessLog } = await import('./access-log.ts')
       this.observer.log = new AccessLog()
     }
-    const snap = buildSnapshot(msg, this.registry, this.observer)
+    const plugins = await this.plugins.prepare(msg.plugins)
+    let snap: Snapshot
+    try {
+      snap = buildSnapshot(msg, this.registry, this.observer, plugins)
+    } catch (err) {
+      await this.plugins.discard(plugins)
+      throw err
+    }
     const bound = new Map<string, HttpListener>()
     try {
       for (const [name, l] of snap.listeners) {
@@ -35,6 +48,7 @@ export class Shard {
     } catch (err) {
       await Promise.all([...bound.values()].map((l) => l.drain(0)))
       this.registry.retainOnly(this.#snapshot?.endpointIds ?? new Set())
+      await this.plugins.discard(plugins)
       throw err
     }
     const retired: HttpListener[] = []
@@ -51,6 +65,7 @@ export class Shard {
     }
     this.#snapshot = snap
     this.registry.retainOnly(snap.endpointIds)
+    await this.plugins.commit(plugins, msg.plugins)
   }
 
   stats (id: number): FromShard {
@@ -66,13 +81,17 @@ export class Shard {
   async drain (deadlineMs: number): Promise<void> {
     await Promise.all([...this.#listeners.values()].map((l) => l.drain(deadlineMs)))
     this.registry.closeAll()
+    await this.plugins.closeAll()
     this.observer.log?.flush()
   }
 }
 
 if (parentPort !== null && workerData?.pilotfishShard === true) {
   const port = parentPort
-  const shard = new Shard()
+  const shard = new Shard(workerData.index, workerData.generation)
+  // The control plane's watchdog reads this: a count that stops moving means a blocked event loop.
+  const heartbeat = workerData.heartbeat as Int32Array
+  setInterval(() => Atomics.add(heartbeat, 0, 1), HEARTBEAT_MS).unref()
   const send = (m: FromShard): void => port.postMessage(m)
   port.on('message', (m: ToShard) => {
     switch (m.type) {

@@ -1,0 +1,102 @@
+// The types a plugin author writes against. A plugin imports this file with `import type` only, so its module
+// has no runtime link to the core and any shard generation can load it (STYLE 6).
+//
+//   export default {
+//     name: 'canary', version: '1.0.0', configSchema,
+//     setup (config, env) { return { route (req) { … } } },
+//   } satisfies PluginDefinition<typeof configSchema>
+//
+// docs/plugins.md walks through writing, configuring, testing and reloading one.
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
+import type { RequestCtx, Selector, Target, TargetGroup } from './pipeline.ts'
+
+export type { FromSchema, JSONSchema, RequestCtx, Selector, Target, TargetGroup }
+
+/** What a plugin module default-exports. */
+export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
+  /** kebab-case, unique among the plugins a sidecar loads. */
+  readonly name: string
+  readonly version: string
+  /** JSON Schema of the plugin's config; the sidecar validates (and fills defaults) before setup() sees it. */
+  readonly configSchema: S
+  /**
+   * When a hook throws, rejects or times out: 'closed' (the default) answers that request 500; 'open' carries
+   * on as if the plugin had no opinion. The config can override it per plugin entry.
+   */
+  readonly failMode?: FailMode
+  /**
+   * Runs in every shard whenever the plugin's config changes (and once per shard generation). Precompute here;
+   * hooks should only look up and decide. Whatever setup opens (timers, sockets), close() releases.
+   */
+  setup (config: FromSchema<S>, env: PluginEnv): PluginHooks | Promise<PluginHooks>
+}
+
+export type FailMode = 'open' | 'closed'
+
+export interface PluginEnv {
+  /** The plugin's name in the config (`plugins[].name`). */
+  readonly name: string
+  /** Which shard thread runs this instance, and which generation of shards it belongs to. */
+  readonly shard: number
+  readonly generation: number
+  /** A JSON line on the sidecar's stderr, tagged with the plugin's name; rate-limited. */
+  log (message: string, fields?: Record<string, unknown>): void
+}
+
+/**
+ * The hooks a plugin may implement. Which ones run depends on where the config names the plugin:
+ * - a listener's `plugins` list: onRequest, onForward and onResponse for every request on that listener;
+ * - a rule condition `{ plugin: [name] }`: match;
+ * - a rule action `{ type: plugin, plugin: name }`: route;
+ * - a target group's `plugins` list: wrapSelector once per snapshot, and onForward and onResponse for every
+ *   request forwarded to that group.
+ * A hook that is absent costs nothing.
+ */
+export interface PluginHooks {
+  /** Before the rules. Edit the request's headers, or return a Reply to answer it without a target. */
+  onRequest? (req: PluginRequest): Reply | undefined | Promise<Reply | undefined>
+  /** A rule condition: true when the request matches. Synchronous: rules are matched in one pass. */
+  match? (req: RequestCtx): boolean
+  /**
+   * A rule action: forward to a target group, or answer. Undefined means "not mine": matching goes on with the
+   * next rule, then the listener's default action.
+   */
+  route? (req: RequestCtx): Route | undefined | Promise<Route | undefined>
+  /** Called with the core's selector (or the previous plugin's) for a group; returns the selector to use. */
+  wrapSelector? (next: Selector, group: TargetGroup): Selector
+  /** A target was chosen; last chance to edit the request head the target gets. */
+  onForward? (req: PluginRequest, target: Target): void
+  /** The target's response head, before the client sees it (not called for replies Pilotfish makes itself). */
+  onResponse? (req: RequestCtx, res: PluginResponse): void
+  /** Releases what setup() opened; called when the instance is replaced or the shard stops. */
+  close? (): void | Promise<void>
+}
+
+/** A request whose head a hook may edit. Edits are seen by the rules and hooks that run after. */
+export interface PluginRequest extends RequestCtx {
+  /** The chosen target, once there is one (onForward, onResponse). */
+  readonly target: Target | null
+  /** Replaces every field of that name (or adds one). Framing and connection fields cannot be set. */
+  setHeader (name: string, value: string): void
+  removeHeader (name: string): void
+}
+
+/** A target's response head on its way to the client. */
+export interface PluginResponse {
+  readonly status: number
+  header (name: string): string | undefined
+  setHeader (name: string, value: string): void
+  /** Adds a field even when one of that name exists (Set-Cookie). */
+  appendHeader (name: string, value: string): void
+  removeHeader (name: string): void
+}
+
+/** An answer made by a plugin instead of a target. */
+export interface Reply {
+  readonly statusCode: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string
+}
+
+/** What a route hook decides: a target group (by name) to forward to, or a reply. */
+export type Route = { readonly targetGroup: string } | Reply

@@ -1,0 +1,124 @@
+// A plugin as the core calls it: its hooks, and how a failing hook is contained (STYLE 14).
+//
+// Call sites in the core hold one try/catch each. A hook that throws is recorded here (counted and logged by the
+// shard), then either fails its request with 500 (fail-closed) or is skipped as if it had no opinion (fail-open).
+import { PilotfishError } from '../errors.ts'
+import type { PluginHooks, Selector, TargetGroup, RequestCtx, Target } from '../plugin-api.ts'
+
+export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'close'
+
+/** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
+export type FailureSink = (plugin: string, hook: HookName, err: unknown) => void
+
+export class PluginInstance {
+  readonly name: string
+  readonly version: string
+  readonly hooks: PluginHooks
+  readonly failClosed: boolean
+  readonly timeoutMs: number
+  /** False for the stand-ins the control plane compiles against: it never runs plugin code. */
+  readonly loaded: boolean
+  readonly #sink: FailureSink
+
+  constructor (name: string, version: string, hooks: PluginHooks, failClosed: boolean, timeoutMs: number, sink: FailureSink, loaded = true) {
+    this.name = name
+    this.version = version
+    this.hooks = hooks
+    this.failClosed = failClosed
+    this.timeoutMs = timeoutMs
+    this.#sink = sink
+    this.loaded = loaded
+  }
+
+  static standIn (name: string): PluginInstance {
+    return new PluginInstance(name, '', {}, true, 0, () => {}, false)
+  }
+
+  /** Records a failure; true when the request must fail (fail-closed), false to carry on without the plugin. */
+  failed (hook: HookName, err: unknown): boolean {
+    this.#sink(this.name, hook, err)
+    return this.failClosed
+  }
+
+  /** Throws at compile time (snapshot build) when the config uses the plugin for a hook it does not have. */
+  require (hook: 'match' | 'route'): void {
+    if (this.loaded && typeof this.hooks[hook] !== 'function') {
+      throw new PilotfishError('PF_ERR_PLUGIN_HOOK', [this.name, hook])
+    }
+  }
+}
+
+/** The plugins of one snapshot, by config name. */
+export interface PluginSet {
+  get (name: string): PluginInstance | undefined
+}
+
+/** Thrown through rule matching and selection when a fail-closed plugin's hook failed: the request gets 500. */
+export class HookFailure {
+  readonly plugin: string
+  constructor (plugin: string) { this.plugin = plugin }
+}
+
+/** A plugin's match hook as a rule condition. */
+export class PluginCondition {
+  readonly #plugins: readonly PluginInstance[]
+  constructor (plugins: readonly PluginInstance[]) {
+    for (const p of plugins) p.require('match')
+    this.#plugins = plugins
+  }
+
+  test (ctx: RequestCtx): boolean {
+    const plugins = this.#plugins
+    for (let i = 0; i < plugins.length; i++) {
+      const p = plugins[i]!
+      let ok: boolean
+      try {
+        ok = p.hooks.match!(ctx) === true
+      } catch (err) {
+        if (p.failed('match', err)) throw new HookFailure(p.name)
+        ok = false
+      }
+      if (ok) return true
+    }
+    return false
+  }
+}
+
+/** A plugin's selector wrapped in containment: a throw fails the request (closed) or falls back to `next`. */
+class ContainedSelector implements Selector {
+  readonly #plugin: PluginInstance
+  readonly #inner: Selector
+  readonly #next: Selector
+  constructor (plugin: PluginInstance, inner: Selector, next: Selector) {
+    this.#plugin = plugin
+    this.#inner = inner
+    this.#next = next
+  }
+
+  select (ctx: RequestCtx, group: TargetGroup): Target | null {
+    try {
+      return this.#inner.select(ctx, group)
+    } catch (err) {
+      if (this.#plugin.failed('wrapSelector', err)) throw new HookFailure(this.#plugin.name)
+      return this.#next.select(ctx, group)
+    }
+  }
+}
+
+/** Applies the group's plugins' wrapSelector hooks in config order: the first named is the outermost. */
+export function wrapSelector (core: Selector, group: TargetGroup, plugins: readonly PluginInstance[]): Selector {
+  let selector = core
+  for (let i = plugins.length - 1; i >= 0; i--) {
+    const p = plugins[i]!
+    if (typeof p.hooks.wrapSelector !== 'function') continue
+    let inner: Selector
+    try {
+      inner = p.hooks.wrapSelector(selector, group)
+    } catch (err) {
+      p.failed('wrapSelector', err)
+      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'wrapSelector', (err as Error)?.message ?? String(err)], { cause: err })
+    }
+    selector = new ContainedSelector(p, inner, selector)
+  }
+  return selector
+}

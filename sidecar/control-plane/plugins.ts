@@ -1,0 +1,142 @@
+// The control plane's view of plugins: where each module is, its manifest (read in a throwaway worker, never on
+// this thread), its config validated against its own schema, and what the admin API reports about it.
+import { existsSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { ValidateFunction } from 'ajv'
+import { PilotfishError, type Problem } from '../../core/errors.ts'
+import type { PluginSpec } from '../../core/snapshot.ts'
+import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
+import { ajv, invalid, schemaProblems } from '../../schemas/compile.ts'
+import type { InspectResult, Manifest } from './plugin-inspect.ts'
+
+const INSPECT_ENTRY = new URL('./plugin-inspect.ts', import.meta.url)
+const BUILT_IN = /^[a-z][a-z0-9-]*$/
+/** A module that takes longer than this to import is reported as failing to load. */
+const INSPECT_TIMEOUT_MS = 10_000
+
+export interface PluginView {
+  name: string
+  from: string
+  version: string
+  /** The shard generation running the plugin's current code. */
+  generation: number
+  /** 'last-change-failed': a reload or config change for it was refused; the version listed still runs. */
+  state: 'running' | 'last-change-failed'
+  lastError: string | null
+}
+
+/** Imports a module in a fresh worker and returns its manifest. */
+export function inspectPlugin (url: string): Promise<Manifest> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(INSPECT_ENTRY, { workerData: { pilotfishInspect: true, url } })
+    const timer = setTimeout(() => {
+      void worker.terminate()
+      reject(new Error(`import did not finish within ${INSPECT_TIMEOUT_MS / 1000} s`))
+    }, INSPECT_TIMEOUT_MS)
+    worker.once('message', (r: InspectResult) => {
+      clearTimeout(timer)
+      void worker.terminate()
+      if (r.ok) resolve(r.manifest)
+      else reject(new Error(r.message))
+    })
+    worker.once('error', (err) => { clearTimeout(timer); reject(err) })
+    worker.once('exit', () => { clearTimeout(timer); reject(new Error('the module ended its thread while loading')) })
+  })
+}
+
+/** A built-in's name (plugins/<name>/index.ts) or a path, relative to baseDir. */
+export function pluginUrl (from: string, baseDir: string): string {
+  if (BUILT_IN.test(from)) return new URL(`../../plugins/${from}/index.ts`, import.meta.url).href
+  return pathToFileURL(isAbsolute(from) ? from : resolve(baseDir, from)).href
+}
+
+interface Loaded { manifest: Manifest, validate: ValidateFunction }
+
+export class PluginRegistry {
+  readonly #baseDir: string
+  /** By module URL: read once, again only on reload. */
+  #loaded = new Map<string, Loaded>()
+  #views = new Map<string, PluginView>()
+
+  constructor (baseDir: string) {
+    this.#baseDir = baseDir
+  }
+
+  async #load (url: string, fresh: boolean): Promise<Loaded> {
+    const cached = this.#loaded.get(url)
+    if (cached !== undefined && !fresh) return cached
+    const manifest = await inspectPlugin(url)
+    // ajv keeps schemas by $id: a reloaded plugin's schema must not collide with its previous version's.
+    const { $id: _, ...schema } = manifest.configSchema as { $id?: string }
+    let validate: ValidateFunction
+    try {
+      validate = ajv.compile(schema)
+    } catch (err) {
+      throw new Error(`its configSchema is not a valid JSON Schema: ${(err as Error).message}`)
+    }
+    const loaded = { manifest, validate }
+    this.#loaded.set(url, loaded)
+    return loaded
+  }
+
+  /**
+   * Resolves, loads and validates every plugin of a (schema-valid) config; `reload` names one whose module is
+   * read afresh. Fills each plugin config's defaults in place. Throws with every problem's JSON path.
+   */
+  async specs (config: SidecarConfig, reload?: string): Promise<PluginSpec[]> {
+    const problems: Problem[] = []
+    const specs: PluginSpec[] = []
+    for (const [i, entry] of config.plugins.entries()) {
+      const at = `/plugins/${i}`
+      const url = pluginUrl(entry.from, this.#baseDir)
+      if (url.startsWith('file:') && BUILT_IN.test(entry.from) && !existsSync(new URL(url))) {
+        problems.push({ path: `${at}/from`, message: `is not a built-in plugin (${entry.from}) nor a path` })
+        continue
+      }
+      let loaded: Loaded
+      try {
+        loaded = await this.#load(url, entry.name === reload)
+      } catch (err) {
+        problems.push({ path: `${at}/from`, message: `could not load: ${(err as Error).message}` })
+        continue
+      }
+      if (!loaded.validate(entry.config)) {
+        problems.push(...schemaProblems(loaded.validate.errors ?? [], `${at}/config`))
+        continue
+      }
+      specs.push({
+        name: entry.name,
+        url,
+        config: entry.config,
+        failClosed: (entry.failMode ?? loaded.manifest.failMode ?? 'closed') === 'closed',
+        timeoutMs: entry.hookTimeoutSeconds * 1000,
+      })
+    }
+    if (problems.length > 0) throw invalid(problems)
+    return specs
+  }
+
+  /** After a publish: what runs now, in which shard generation. */
+  running (config: SidecarConfig, generation: number): void {
+    const views = new Map<string, PluginView>()
+    for (const entry of config.plugins) {
+      const loaded = this.#loaded.get(pluginUrl(entry.from, this.#baseDir))
+      views.set(entry.name, { name: entry.name, from: entry.from, version: loaded?.manifest.version ?? '', generation, state: 'running', lastError: null })
+    }
+    this.#views = views
+  }
+
+  /** A change involving the plugin failed: the running version stays, with the reason kept for the admin API. */
+  failed (name: string, err: unknown): void {
+    const view = this.#views.get(name)
+    if (view === undefined) return
+    view.state = 'last-change-failed'
+    view.lastError = err instanceof PilotfishError && err.problems.length > 0
+      ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ')
+      : (err as Error)?.message ?? String(err)
+  }
+
+  list (): PluginView[] { return [...this.#views.values()] }
+}

@@ -1,0 +1,128 @@
+// The plugins of one shard: each module imported once per shard (a code change rolls a new shard generation,
+// which imports afresh), each instance set up again only when its spec changes, and closed when replaced.
+import type { PluginSpec } from '../../core/snapshot.ts'
+import type { PluginDefinition, PluginEnv } from '../../core/plugin-api.ts'
+import { PluginInstance, type FailureSink } from '../../core/plugin/instance.ts'
+import { PilotfishError } from '../../core/errors.ts'
+
+interface Entry { readonly key: string, readonly instance: PluginInstance }
+
+/** An instance is set up again only when something in its spec changed. */
+const specKey = (spec: PluginSpec): string => JSON.stringify([spec.url, spec.config, spec.failClosed, spec.timeoutMs])
+
+/** At most this many log lines per plugin per second: a hook failing on every request must not flood stderr. */
+const LOG_PER_SECOND = 10
+
+export class PluginHost {
+  readonly #shard: number
+  readonly #generation: number
+  readonly #sink: FailureSink
+  #modules = new Map<string, Promise<PluginDefinition>>()
+  #running = new Map<string, Entry>()
+  #logBudget = new Map<string, { second: number, left: number }>()
+
+  constructor (shard: number, generation: number, onFailure: (plugin: string, hook: string) => void) {
+    this.#shard = shard
+    this.#generation = generation
+    this.#sink = (plugin, hook, err) => {
+      onFailure(plugin, hook)
+      this.log(plugin, `${hook} failed`, { error: err instanceof Error ? err.message : String(err) })
+    }
+  }
+
+  log (plugin: string, message: string, fields?: Record<string, unknown>): void {
+    const second = Math.floor(Date.now() / 1000)
+    let b = this.#logBudget.get(plugin)
+    if (b === undefined || b.second !== second) this.#logBudget.set(plugin, b = { second, left: LOG_PER_SECOND })
+    if (b.left-- <= 0) return
+    process.stderr.write(JSON.stringify({ time: Date.now(), plugin, shard: this.#shard, msg: message, ...fields }) + '\n')
+  }
+
+  #module (url: string): Promise<PluginDefinition> {
+    let m = this.#modules.get(url)
+    if (m === undefined) {
+      m = import(url).then((ns: { default?: PluginDefinition }) => ns.default as PluginDefinition)
+      m.catch(() => this.#modules.delete(url)) // a later snapshot may find the file fixed
+      this.#modules.set(url, m)
+    }
+    return m
+  }
+
+  /**
+   * The instances a snapshot's specs call for: running ones whose spec is unchanged, the rest set up now.
+   * On failure, whatever was set up here is closed again and the running instances are untouched.
+   */
+  async prepare (specs: readonly PluginSpec[]): Promise<Map<string, PluginInstance>> {
+    const next = new Map<string, PluginInstance>()
+    const fresh: PluginInstance[] = []
+    try {
+      for (const spec of specs) {
+        const running = this.#running.get(spec.name)
+        if (running !== undefined && running.key === specKey(spec)) {
+          next.set(spec.name, running.instance)
+          continue
+        }
+        const instance = await this.#setUp(spec)
+        fresh.push(instance)
+        next.set(spec.name, instance)
+      }
+    } catch (err) {
+      await Promise.all(fresh.map((i) => this.#close(i)))
+      throw err
+    }
+    return next
+  }
+
+  async #setUp (spec: PluginSpec): Promise<PluginInstance> {
+    let def: PluginDefinition
+    try {
+      def = await this.#module(spec.url)
+    } catch (err) {
+      throw new PilotfishError('PF_ERR_PLUGIN_LOAD', [spec.name, spec.url, (err as Error)?.message ?? String(err)], { cause: err })
+    }
+    const env: PluginEnv = {
+      name: spec.name,
+      shard: this.#shard,
+      generation: this.#generation,
+      log: (message, fields) => this.log(spec.name, message, fields),
+    }
+    try {
+      const hooks = await def.setup(structuredClone(spec.config) as never, env)
+      return new PluginInstance(spec.name, def.version, hooks ?? {}, spec.failClosed, spec.timeoutMs, this.#sink)
+    } catch (err) {
+      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [spec.name, 'setup', (err as Error)?.message ?? String(err)], { cause: err })
+    }
+  }
+
+  /** The snapshot built from `next` is in use: instances it no longer holds are closed. */
+  async commit (next: ReadonlyMap<string, PluginInstance>, specs: readonly PluginSpec[]): Promise<void> {
+    const old = this.#running
+    this.#running = new Map()
+    for (const spec of specs) {
+      const instance = next.get(spec.name)!
+      this.#running.set(spec.name, { key: specKey(spec), instance })
+    }
+    const keep = new Set(next.values())
+    await Promise.all([...old.values()].filter((e) => !keep.has(e.instance)).map((e) => this.#close(e.instance)))
+  }
+
+  /** A snapshot built from `next` was abandoned: close what prepare() set up for it. */
+  async discard (next: ReadonlyMap<string, PluginInstance>): Promise<void> {
+    const running = new Set([...this.#running.values()].map((e) => e.instance))
+    await Promise.all([...next.values()].filter((i) => !running.has(i)).map((i) => this.#close(i)))
+  }
+
+  async closeAll (): Promise<void> {
+    const all = [...this.#running.values()]
+    this.#running.clear()
+    await Promise.all(all.map((e) => this.#close(e.instance)))
+  }
+
+  async #close (instance: PluginInstance): Promise<void> {
+    try {
+      await instance.hooks.close?.()
+    } catch (err) {
+      instance.failed('close', err)
+    }
+  }
+}
