@@ -1,4 +1,5 @@
 // The pilotfish command: run a config, proxy in one line, or validate a config file.
+import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PilotfishError } from '../core/errors.ts'
@@ -92,8 +93,20 @@ async function main (argv: string[]): Promise<number> {
   err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
+  if (config.plugins.length > 0 && readFileSafe('/proc/sys/net/ipv4/tcp_migrate_req') === '0') {
+    err('pilotfish: net.ipv4.tcp_migrate_req is 0: a plugin code reload can reset new connections still queued on the ' +
+      'retiring shards. Set it to 1 in this network namespace (docs/plugins.md, "Reloading").')
+  }
   stopOnSignals(sidecar, err)
   return -1 // keep running
+}
+
+function readFileSafe (path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1').trim()
+  } catch {
+    return undefined
+  }
 }
 
 /** Runs the command line; sets process.exitCode unless the command keeps running (run, proxy). */

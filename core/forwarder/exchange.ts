@@ -33,6 +33,8 @@ import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
 export interface ClientSide {
   readonly clientIp: string
   readonly clientPort: number
+  /** The listener is draining: the response should say `connection: close`, so the client does not reuse it. */
+  readonly draining: boolean
   write (data: Buffer | string): boolean
   /** Writes bytes that are valid only during the call (a view of a shared read buffer): they are copied. */
   writeTransient (chunk: Buffer): boolean
@@ -436,7 +438,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       this.#resRemaining = res.contentLength
       if (this.#resKind === BodyKind.Length && res.contentLength === 0) this.#resKind = BodyKind.None
       // The client connection is kept only if this exchange ends cleanly framed on both sides.
-      this.#keepAlive = this.#keepAlive && this.#requestDone && this.#resKind !== BodyKind.Close
+      this.#keepAlive = this.#keepAlive && this.#requestDone && this.#resKind !== BodyKind.Close && !this.client.draining
       this.#closeAfter = !res.keepAlive
       const out = rewriteResponseHead(res, this.#keepAlive, this.head.minor, false)
       if (this.#resKind === BodyKind.None) {
@@ -560,7 +562,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
 
   #replyLocal (head: string, body: Buffer | null): void {
     // A client waiting on 100-continue will not send its body now: close rather than wait for it.
-    if (!this.#requestDone && this.head.expectContinue) this.#keepAlive = false
+    if ((!this.#requestDone && this.head.expectContinue) || this.client.draining) this.#keepAlive = false
     const end = this.#keepAlive ? '\r\n' : 'connection: close\r\n\r\n'
     this.responseBytes += body === null ? 0 : body.length
     this.client.writeHeadAndBody(head + end, body)
@@ -573,7 +575,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.outcome = outcome
     this.reason = reason
     if (!this.#requestDone && this.head.expectContinue) this.#keepAlive = false
-    if (!this.#requestDone) this.#keepAlive = false // the rest of an unforwarded body is not worth reading
+    if (!this.#requestDone || this.client.draining) this.#keepAlive = false // the rest of an unforwarded body is not worth reading
     const reply = prebuiltReply(status)
     this.client.write(this.#keepAlive ? reply.keepAlive : reply.close)
     this.#responseDone = true

@@ -62,6 +62,8 @@ export class ClientConnection implements ClientSide {
   /** A request is in progress (routed, not yet answered in full). */
   get busy (): boolean { return this.#exchange !== null }
 
+  get draining (): boolean { return this.owner.draining }
+
   // ── ClientSide, for the Exchange ────────────────────────────────────────────────────────────────────
 
   write (data: Buffer | string): boolean {
@@ -314,7 +316,7 @@ export class ClientConnection implements ClientSide {
     this.owner.onConnectionClosed(this)
   }
 
-  /** Drain: close now if idle; otherwise close after the current exchange. */
+  /** Drain: close now if idle; otherwise close after the current exchange (whose response says so). */
   closeIfIdle (): void {
     if (this.#phase === Phase.Idle) this.#close()
   }

@@ -50,13 +50,15 @@ export class HttpListener implements ConnectionOwner {
   }
 
   /**
-   * Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their connections
-   * close after the response), and destroys whatever is left at the deadline.
+   * Stops accepting, lets in-flight requests finish (their responses say `connection: close`), and destroys
+   * whatever is left at the deadline. Idle keep-alive connections close at once with `closeIdle`; without it
+   * each is closed after answering its next request (HAProxy's idle-close-on-response), or by its idle
+   * timeout, since closing an idle connection races a client that is sending on it right then.
    */
-  async drain (deadlineMs: number): Promise<void> {
+  async drain (deadlineMs: number, closeIdle = true): Promise<void> {
     this.draining = true
     this.#server.close() // its callback waits for every connection; the deadline below is ours
-    for (const conn of this.#connections) conn.closeIfIdle()
+    if (closeIdle) for (const conn of this.#connections) conn.closeIfIdle()
     if (this.#connections.size === 0) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

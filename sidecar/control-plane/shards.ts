@@ -94,10 +94,10 @@ class ShardHandle {
     return now - this.#lastMoved > STALL_MS
   }
 
-  async drainAndExit (deadlineMs: number): Promise<void> {
+  async drainAndExit (deadlineMs: number, closeIdle: boolean): Promise<void> {
     if (this.exited) return
     this.watched = false // a draining shard may well be idle; its deadline ends it either way
-    await this.request({ type: 'drain', deadlineMs }, 'drained')
+    await this.request({ type: 'drain', deadlineMs, closeIdle }, 'drained')
     await this.worker.terminate()
   }
 }
@@ -176,7 +176,7 @@ export class ShardPool {
    * `drainMs`. If the new generation fails, it is discarded and the running one carries on untouched.
    */
   async roll (snapshot: SnapshotMessage, drainMs: number): Promise<void> {
-    const generation = ++this.#generation
+    const generation = this.#generation + 1
     const next: ShardHandle[] = []
     for (let i = 0; i < this.#count; i++) next.push(this.#spawn(i, generation))
     let timer: NodeJS.Timeout | undefined
@@ -193,10 +193,11 @@ export class ShardPool {
     }
     const old = this.#shards
     this.#shards = next
+    this.#generation = generation
     this.#last = snapshot
     for (const s of old) {
       this.#retiring.add(s)
-      void s.drainAndExit(drainMs)
+      void s.drainAndExit(drainMs, false) // clients are still coming: no idle connection is cut mid-send
     }
   }
 
@@ -214,6 +215,6 @@ export class ShardPool {
   async stop (deadlineMs: number): Promise<void> {
     this.#stopping = true
     if (this.#watchdog !== null) clearInterval(this.#watchdog)
-    await Promise.all([...this.#shards, ...this.#retiring].map((s) => s.drainAndExit(deadlineMs)))
+    await Promise.all([...this.#shards, ...this.#retiring].map((s) => s.drainAndExit(deadlineMs, true)))
   }
 }

@@ -7,7 +7,7 @@ export const HEARTBEAT_MS = 100
 export type ToShard =
   | { type: 'snapshot', snapshot: SnapshotMessage }
   | { type: 'stats', id: number }
-  | { type: 'drain', deadlineMs: number }
+  | { type: 'drain', deadlineMs: number, closeIdle: boolean }
 
 export interface EndpointStats { id: string, inFlight: number, idle: number }
 export interface ListenerStats { name: string, port: number, connections: number, inFlight: number }

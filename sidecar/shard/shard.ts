@@ -78,8 +78,8 @@ export class Shard {
     return { type: 'stats', id, metrics: this.metrics.toJSON(), endpoints, listeners }
   }
 
-  async drain (deadlineMs: number): Promise<void> {
-    await Promise.all([...this.#listeners.values()].map((l) => l.drain(deadlineMs)))
+  async drain (deadlineMs: number, closeIdle = true): Promise<void> {
+    await Promise.all([...this.#listeners.values()].map((l) => l.drain(deadlineMs, closeIdle)))
     this.registry.closeAll()
     await this.plugins.closeAll()
     this.observer.log?.flush()
@@ -105,7 +105,7 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
         send(shard.stats(m.id))
         return
       case 'drain':
-        shard.drain(m.deadlineMs).then(() => {
+        shard.drain(m.deadlineMs, m.closeIdle).then(() => {
           send({ type: 'drained' })
           port.close()
         }, () => port.close())

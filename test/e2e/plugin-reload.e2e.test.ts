@@ -1,0 +1,112 @@
+// Plugin code reloads roll a new shard generation under load; a blocked shard is replaced by the watchdog.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callJson, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
+import { runInOwnNetns } from './netns.ts'
+import { fileURLToPath } from 'node:url'
+
+/** A plugin whose code says which version it is: every response carries x-code. */
+const source = (code: string): string => `export default {
+  name: 'gen', version: '${code}', configSchema: { type: 'object' },
+  setup () { return { onResponse (_req, res) { res.setHeader('x-code', '${code}') } } },
+}
+`
+
+
+describe('plugin code reload: a new shard generation, no failed request', () => {
+  let dir: string, file: string
+  let be: Backend, pf: Running
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pilotfish-reload-'))
+    file = join(dir, 'gen.ts')
+    writeFileSync(file, source('A'))
+    be = await startBackend('be')
+    pf = await startPilotfish({ ...forwardConfig([be.port], { plugins: ['gen'] }), plugins: [{ name: 'gen', from: file }] }, 2)
+  })
+  afterAll(async () => {
+    await pf.stop()
+    await be.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const code = async (): Promise<string | null> => (await fetch(`http://127.0.0.1:${pf.port}/`)).headers.get('x-code')
+
+  it('POST /v1/plugins/{name}/reload runs the new code in a new generation', async () => {
+    expect(await code()).toBe('A')
+    writeFileSync(file, source('B'))
+    expect(await code()).toBe('A') // a file change alone changes nothing: the running generation keeps its module graph
+    const r = await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')
+    expect(r).toEqual({ status: 200, body: { generation: 2, configVersion: 2 } })
+    // Each kept-alive connection of the old generation answers once more, saying `connection: close`.
+    let first = await code()
+    for (let i = 0; i < 4 && first === 'A'; i++) first = await code()
+    expect(first).toBe('B')
+    for (let i = 0; i < 6; i++) expect(await code()).toBe('B')
+    expect((await callJson(`${pf.admin}/v1/plugins`)).body.plugins).toEqual([
+      { name: 'gen', from: file, version: 'B', generation: 2, state: 'running', lastError: null },
+    ])
+  })
+
+  it('new code that cannot load leaves the running generation serving, with the reason listed', async () => {
+    writeFileSync(file, 'export default { name: "gen", version: "C", configSchema: {}, setup () { throw new Error("setup broke") } }\n')
+    const r = await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')
+    expect(r.status).toBe(500)
+    expect(r.body.message).toMatch(/plugin gen failed in setup: setup broke/)
+    writeFileSync(file, 'export default {\n')
+    expect((await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')).status).toBe(400)
+    const view = (await callJson(`${pf.admin}/v1/plugins`)).body
+    expect(view.generation).toBe(2)
+    expect(view.plugins[0]).toMatchObject({ version: 'B', state: 'last-change-failed', lastError: expect.stringMatching(/^\/plugins\/0\/from: could not load/) })
+    expect(await code()).toBe('B')
+    expect((await callJson(`${pf.admin}/v1/plugins/nope/reload`, 'POST')).status).toBe(404)
+  })
+})
+
+describe('plugin code reloads under load (in a network namespace of the test\'s own)', () => {
+  it('fail no request, answer each from exactly one generation, and keep a WebSocket open across them', async () => {
+    const script = fileURLToPath(new URL('./scenarios/reload-under-load.ts', import.meta.url))
+    const run = await runInOwnNetns(script, ['--reloads', '6', '--seconds', '3'], 60_000)
+    expect(run.code, run.stderr.slice(-2000)).toBe(0)
+    const r = JSON.parse(run.stdout.trim().split('\n').at(-1)!)
+    expect(r.reloadStatuses).toEqual([200, 200, 200, 200, 200, 200])
+    expect(r.generation).toBe(7)
+    expect([r.failed, r.errors]).toEqual([0, []])
+    expect(r.ok).toBeGreaterThan(100)
+    // x-code is set (not appended) by the generation that answered: one value per response, a loaded one.
+    for (const code of Object.keys(r.byCode)) expect(r.loaded).toContain(code)
+    expect(r.byCode[r.loaded.at(-1)]).toBeGreaterThan(0)
+    expect([r.wsBefore, r.wsAfter]).toEqual(['echo before', 'echo after'])
+    expect(r.retiringWhileWsOpen).toBeGreaterThan(0) // the WebSocket's generation waits for it
+    expect(r.retiringAtEnd).toBe(0) // and exits once it is closed
+  }, 90_000)
+})
+
+describe('watchdog: a plugin that blocks its shard', () => {
+  let be: Backend, pf: Running
+  const faulty = fileURLToPath(new URL('./fixtures/plugins/faulty.ts', import.meta.url))
+  beforeAll(async () => {
+    be = await startBackend('be')
+    pf = await startPilotfish({ ...forwardConfig([be.port], { plugins: ['faulty'] }), plugins: [{ name: 'faulty', from: faulty }] }, 2)
+  })
+  afterAll(async () => { await pf.stop(); await be.close() })
+
+  it('gets its shard replaced while the other shard keeps serving', async () => {
+    const blocked = fetch(`http://127.0.0.1:${pf.port}/`, { headers: { 'x-fault': 'block' } }).then((r) => r.status, () => 0)
+    const started = Date.now()
+    let servedMeanwhile = 0
+    let restarts = 0
+    while (restarts === 0 && Date.now() - started < 10_000) {
+      const ok = await fetch(`http://127.0.0.1:${pf.port}/`, { signal: AbortSignal.timeout(300) }).then((r) => r.status === 200, () => false)
+      if (ok) servedMeanwhile++
+      restarts = (await callJson(`${pf.admin}/v1/status`)).body.shardRestarts
+    }
+    const replacedAfterMs = Date.now() - started
+    expect(restarts).toBe(1)
+    expect(await blocked).toBe(0) // that request's connection died with its shard
+    expect(servedMeanwhile).toBeGreaterThan(0)
+    console.log(`watchdog: blocked shard replaced after ${replacedAfterMs} ms; ${servedMeanwhile} requests served meanwhile`)
+    for (let i = 0; i < 10; i++) expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
+  }, 20_000)
+})
