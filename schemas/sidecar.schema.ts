@@ -343,6 +343,8 @@ export const pluginEntrySchema = {
     failMode: { enum: ['open', 'closed'] },
     /** An asynchronous hook that takes longer fails (counted like a throw). */
     hookTimeoutSeconds: seconds(5, 300),
+    /** Reload when the module file changes (its own file, not what it imports), as POST /v1/plugins/{name}/reload does. */
+    watch: { type: 'boolean', default: false },
   },
 } as const satisfies JSONSchema
 export type PluginEntryConfig = FromSchema<typeof pluginEntrySchema>

@@ -1,5 +1,8 @@
 // The control plane's state: the running config, its version, draining targets, and how changes reach shards.
+import { watch } from 'node:fs'
+import { basename, dirname } from 'node:path'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
 import { PilotfishError } from '../../core/errors.ts'
 import { buildSnapshot, EndpointRegistry, type DrainingTarget, type PluginSpec, type SnapshotMessage } from '../../core/snapshot.ts'
@@ -9,7 +12,7 @@ import type { RequestObserver } from '../../core/runtime.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { validateConfig } from '../../schemas/compile.ts'
 import { ShardPool } from './shards.ts'
-import { PluginRegistry } from './plugins.ts'
+import { PluginRegistry, pluginUrl } from './plugins.ts'
 
 interface Draining extends DrainingTarget { until: number }
 
@@ -39,11 +42,14 @@ export class ControlPlane {
   #specs: PluginSpec[] = []
   #queue: Promise<unknown> = Promise.resolve()
   #sweeper: NodeJS.Timeout | null = null
+  #watchers = new Map<string, { path: string, close: () => void }>()
+  readonly #baseDir: string
 
-  private constructor (config: SidecarConfig, shards: ShardPool, plugins: PluginRegistry) {
+  private constructor (config: SidecarConfig, shards: ShardPool, plugins: PluginRegistry, baseDir: string) {
     this.config = config
     this.shards = shards
     this.plugins = plugins
+    this.#baseDir = baseDir
   }
 
   /** `baseDir`: where plugin paths in the config are relative to (the config file's folder). */
@@ -52,7 +58,7 @@ export class ControlPlane {
     const specs = await plugins.specs(config) // a plugin that cannot load fails the start before any shard runs
     const shards = new ShardPool(shardCount)
     await shards.start()
-    const cp = new ControlPlane(config, shards, plugins)
+    const cp = new ControlPlane(config, shards, plugins, baseDir)
     try {
       await cp.#publish(config, [], specs)
     } catch (err) {
@@ -60,6 +66,7 @@ export class ControlPlane {
       throw err
     }
     plugins.running(config, shards.generation)
+    cp.#watchPlugins()
     return cp
   }
 
@@ -124,7 +131,34 @@ export class ControlPlane {
       }
       await this.#publish(config, this.#draining, specs)
       this.plugins.running(config, this.shards.generation)
+      this.#watchPlugins()
     })
+  }
+
+  /**
+   * Keeps one watcher per plugin entry with `watch: true`; a change reloads it, debounced (editors write twice).
+   * It watches the folder, not the file: an editor that saves by renaming replaces the file's inode.
+   */
+  #watchPlugins (): void {
+    const wanted = new Map<string, string>()
+    for (const p of this.config.plugins) if (p.watch) wanted.set(p.name, fileURLToPath(pluginUrl(p.from, this.#baseDir)))
+    for (const [name, w] of this.#watchers) {
+      if (wanted.get(name) === w.path) continue
+      w.close()
+      this.#watchers.delete(name)
+    }
+    for (const [name, path] of wanted) {
+      if (this.#watchers.has(name)) continue
+      let timer: NodeJS.Timeout | null = null
+      const watcher = watch(dirname(path), (_event, file) => {
+        if (file !== basename(path)) return
+        if (timer !== null) clearTimeout(timer)
+        timer = setTimeout(() => { void this.reloadPlugin(name).catch(() => {}) }, 100) // the reason shows in GET /v1/plugins
+      })
+      watcher.on('error', (err) => this.plugins.failed(name, err))
+      watcher.unref()
+      this.#watchers.set(name, { path, close: () => { if (timer !== null) clearTimeout(timer); watcher.close() } })
+    }
   }
 
   /**
@@ -256,6 +290,8 @@ export class ControlPlane {
 
   async stop (deadlineMs = 5000): Promise<void> {
     if (this.#sweeper !== null) clearInterval(this.#sweeper)
+    for (const w of this.#watchers.values()) w.close()
+    this.#watchers.clear()
     await this.shards.stop(deadlineMs)
   }
 }

@@ -1,5 +1,5 @@
 // Plugin code reloads roll a new shard generation under load; a blocked shard is replaced by the watchdog.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,6 +61,25 @@ describe('plugin code reload: a new shard generation, no failed request', () => 
     expect(view.plugins[0]).toMatchObject({ version: 'B', state: 'last-change-failed', lastError: expect.stringMatching(/^\/plugins\/0\/from: could not load/) })
     expect(await code()).toBe('B')
     expect((await callJson(`${pf.admin}/v1/plugins/nope/reload`, 'POST')).status).toBe(404)
+  })
+
+  it('with watch: true, saving the module reloads it', async () => {
+    const cfg = (await callJson(`${pf.admin}/v1/config`)).body
+    cfg.plugins[0].watch = true
+    writeFileSync(file, source('W1'))
+    expect((await callJson(`${pf.admin}/v1/config`, 'PUT', cfg)).status).toBe(200)
+    const generation = (await callJson(`${pf.admin}/v1/plugins`)).body.generation
+    writeFileSync(`${file}.tmp`, source('W2'))
+    renameSync(`${file}.tmp`, file) // as editors save
+    let view = (await callJson(`${pf.admin}/v1/plugins`)).body
+    for (let i = 0; i < 100 && view.plugins[0].version !== 'W2'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      view = (await callJson(`${pf.admin}/v1/plugins`)).body
+    }
+    expect(view.plugins[0]).toMatchObject({ version: 'W2', state: 'running', generation: generation + 1 })
+    let seen = await code()
+    for (let i = 0; i < 4 && seen !== 'W2'; i++) seen = await code()
+    expect(seen).toBe('W2')
   })
 })
 
