@@ -29,6 +29,11 @@ export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
    * hooks should only look up and decide. Whatever setup opens (timers, sockets), close() releases.
    */
   setup (config: FromSchema<S>, env: PluginEnv): PluginHooks | Promise<PluginHooks>
+  /**
+   * Work for the sidecar's worker pool (piscina), by name: modules whose default export maps plain data to plain
+   * data (or a promise of it), e.g. `{ probe: new URL('./probe.task.ts', import.meta.url) }`. Run with env.runTask.
+   */
+  readonly tasks?: Readonly<Record<string, URL | string>>
 }
 
 export type FailMode = 'open' | 'closed'
@@ -41,6 +46,20 @@ export interface PluginEnv {
   readonly generation: number
   /** A JSON line on the sidecar's stderr, tagged with the plugin's name; rate-limited. */
   log (message: string, fields?: Record<string, unknown>): void
+  /**
+   * True in exactly one shard of the running generation. Background work (timers, probes) belongs there: setup
+   * starts it when `leader` is true, and close() stops it.
+   */
+  readonly leader: boolean
+  /** Runs one of the definition's tasks in the worker pool with plain data; resolves with its result. */
+  runTask (name: string, data: unknown): Promise<unknown>
+  /**
+   * Sends plain data to this plugin's instances in every shard (this one included), through their onState hook.
+   * The last state is also given to instances set up later (a new config, a replaced shard, a new generation).
+   */
+  publish (state: unknown): void
+  /** Asks this shard to ask the targetState hooks again (after onState changed what they would answer). */
+  refreshTargets (): void
 }
 
 /**
@@ -62,6 +81,14 @@ export interface PluginHooks {
    * next rule, then the listener's default action.
    */
   route? (req: RequestCtx): Route | undefined | Promise<Route | undefined>
+  /**
+   * For each target of a group that lists the plugin: whether it may get new requests, and its weight. Asked
+   * when a snapshot is built and after env.refreshTargets(); several plugins' answers combine (any ineligible
+   * wins, the last weight given wins).
+   */
+  targetState? (target: TargetInfo, group: string): TargetState | undefined
+  /** State published with env.publish by this plugin's instance in any shard. */
+  onState? (state: unknown): void
   /** Called with the core's selector (or the previous plugin's) for a group; returns the selector to use. */
   wrapSelector? (next: Selector, group: TargetGroup): Selector
   /** A target was chosen; last chance to edit the request head the target gets. */
@@ -96,6 +123,22 @@ export interface Reply {
   readonly statusCode: number
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: string
+}
+
+export interface TargetInfo {
+  /** "host:port" ("[v6]:port"). */
+  readonly id: string
+  readonly host: string
+  readonly port: number
+  /** The configured weight. */
+  readonly weight: number
+}
+
+export interface TargetState {
+  /** false: no new requests (in-flight ones finish), as a draining or unhealthy target. */
+  readonly eligible?: boolean
+  /** Replaces the weight (1–1000), e.g. ramping up during slow start. */
+  readonly weight?: number
 }
 
 /** What a route hook decides: a target group (by name) to forward to, or a reply. */

@@ -5,7 +5,7 @@ import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver }
 import { RuleTable } from './rule/rule-table.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type PoolSettings } from './forwarder/target-pool.ts'
-import { wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import { applyTargetState, wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
 import { pluginOf } from './rule/conditions.ts'
 
 /** A target the control plane has deregistered and keeps in the group, ineligible, until its delay is over. */
@@ -105,8 +105,9 @@ function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], 
     used.add(endpoint.id)
     targets.push({ endpoint, weight: d.weight, eligible: false })
   }
-  const group: TargetGroup = { name: g.name, targets }
   const named = g.plugins.map((n) => pluginOf(plugins, n))
+  for (const p of named) if (p.hooks.targetState !== undefined) applyTargetState(p, targets, g.name)
+  const group: TargetGroup = { name: g.name, targets }
   return {
     group,
     selector: wrapSelector(selectorFactory(g.algorithm, hashOnOf(g))(group), group, named),

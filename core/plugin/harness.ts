@@ -18,7 +18,7 @@ import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Re
 import { selectorFactory } from '../selector/index.ts'
 import { ResponseEdit } from './headers.ts'
 import { HarnessRequest, plain, responseHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
-import { HookFailure, PluginCondition, PluginInstance, wrapSelector, type HookName } from './instance.ts'
+import { applyTargetState, HookFailure, PluginCondition, PluginInstance, wrapSelector, type HookName } from './instance.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
 
@@ -86,7 +86,7 @@ export interface PluginHarness {
  * Any plugin definition. The harness never needs the config's type, and computing FromSchema<S> for an inferred
  * S is too deep for tsc (STYLE 10); a setup taking `never` accepts every setup.
  */
-export type AnyDefinition = Pick<PluginDefinition, 'name' | 'version' | 'configSchema' | 'failMode'> & {
+export type AnyDefinition = Pick<PluginDefinition, 'name' | 'version' | 'configSchema' | 'failMode' | 'tasks'> & {
   setup (config: never, env: PluginEnv): PluginHooks | Promise<PluginHooks>
 }
 
@@ -105,7 +105,24 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const checked = validate(definition.configSchema, structuredClone(config)) // a copy: ajv fills defaults in place
   const log = new FailureLog()
   const logs: Array<{ message: string, fields?: Record<string, unknown> }> = []
-  const env: PluginEnv = { name, shard: 0, generation: 1, log: (message, fields) => { logs.push({ message, fields }) } }
+  let h: Harness | null = null
+  const tasks = (definition as { tasks?: Readonly<Record<string, URL | string>> }).tasks ?? {}
+  const env: PluginEnv = {
+    name,
+    shard: 0,
+    generation: 1,
+    leader: true, // the harness is the only shard
+    log: (message, fields) => { logs.push({ message, fields }) },
+    // A task runs in this thread: the same module and the same plain-data contract as in the worker pool.
+    runTask: async (task, data) => {
+      const url = Object.hasOwn(tasks, task) ? tasks[task] : undefined
+      if (url === undefined) throw new Error(`plugin ${name} has no task ${task}`)
+      const mod = await import(String(url)) as { default: (data: unknown) => unknown }
+      return structuredClone(await mod.default(structuredClone(data)))
+    },
+    publish: (state) => { queueMicrotask(() => h?.deliver(structuredClone(state))) },
+    refreshTargets: () => { queueMicrotask(() => h?.refreshTargets()) },
+  }
   let hooks: PluginHooks
   try {
     hooks = (await definition.setup(checked as never, env)) ?? {} // the schema has just vouched for it
@@ -115,9 +132,9 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const failClosed = (options.failMode ?? definition.failMode ?? 'closed') === 'closed'
   const timeoutMs = (options.hookTimeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000
   const plugin = new PluginInstance(name, definition.version, hooks, failClosed, timeoutMs, (_p, hook, err) => log.record(hook, err))
-  const h = new Harness(plugin, log, logs)
+  h = new Harness(plugin, log, logs, options)
   try {
-    h.build(options)
+    h.build()
   } catch (err) {
     await h.close() // a snapshot that cannot be built is discarded, and what setup opened for it is closed
     throw err
@@ -163,18 +180,38 @@ class Harness implements PluginHarness {
   readonly logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>
   readonly #log: FailureLog
   readonly #selectors = new Map<string, Selector>()
+  readonly #options: HarnessOptions
   #condition: PluginCondition | null = null
   #closed = false
 
-  constructor (plugin: PluginInstance, log: FailureLog, logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>) {
+  constructor (plugin: PluginInstance, log: FailureLog, logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>, options: HarnessOptions) {
     this.plugin = plugin
     this.#log = log
     this.logs = logs
+    this.#options = options
+  }
+
+  /** env.publish: the state reaches onState, as every shard's instance gets it. */
+  deliver (state: unknown): void {
+    if (this.#closed || this.plugin.hooks.onState === undefined) return
+    this.#log.current = null
+    try {
+      this.plugin.hooks.onState(state)
+    } catch (err) {
+      this.plugin.failed('onState', err)
+    }
+  }
+
+  /** env.refreshTargets: the groups are built again, as a shard rebuilds its snapshot. */
+  refreshTargets (): void {
+    if (!this.#closed) this.build()
   }
 
   get failures (): readonly HarnessFailure[] { return this.#log.all }
 
-  build (options: HarnessOptions): void {
+  /** The groups as a snapshot builds them: targetState answers folded in, the selector wrapped. */
+  build (): void {
+    const options = this.#options
     const endpoints = new Map<string, Endpoint>() // one host:port is one endpoint across groups, as in a shard
     const factory = selectorFactory(options.algorithm ?? Algorithm.RoundRobin, options.hashOn)
     for (const [name, list] of Object.entries(options.targetGroups ?? {})) {
@@ -184,9 +221,10 @@ class Harness implements PluginHarness {
         if (endpoint === undefined) endpoints.set(id, endpoint = { id, host: t.host, port: t.port, inFlight: 0 })
         return { endpoint, weight: t.weight ?? 1, eligible: t.eligible ?? true }
       })
+      this.#log.current = null
+      if (this.plugin.hooks.targetState !== undefined) applyTargetState(this.plugin, targets, name)
       const group: TargetGroup = { name, targets }
       this.groups.set(name, group)
-      this.#log.current = null
       this.#selectors.set(name, wrapSelector(factory(group), group, [this.plugin]))
     }
     if (typeof this.plugin.hooks.match === 'function') this.#condition = new PluginCondition([this.plugin])

@@ -5,7 +5,7 @@
 import { PilotfishError } from '../errors.ts'
 import type { PluginHooks, Selector, TargetGroup, RequestCtx, Target } from '../plugin-api.ts'
 
-export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'close'
+export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'close'
 
 /** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
 export type FailureSink = (plugin: string, hook: HookName, err: unknown) => void
@@ -122,3 +122,22 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
   }
   return selector
 }
+
+/** A plugin's targetState answers folded into the targets (a throwing hook leaves the targets as they were). */
+export function applyTargetState (p: PluginInstance, targets: Target[], group: string): void {
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!
+    let state
+    try {
+      state = p.hooks.targetState!({ id: t.endpoint.id, host: t.endpoint.host, port: t.endpoint.port, weight: t.weight }, group)
+    } catch (err) {
+      p.failed('targetState', err)
+      continue
+    }
+    if (state === undefined || state === null) continue
+    const w = state.weight
+    const weight = typeof w === 'number' && Number.isInteger(w) && w >= 1 && w <= 1000 ? w : t.weight
+    targets[i] = { endpoint: t.endpoint, weight, eligible: t.eligible && state.eligible !== false }
+  }
+}
+

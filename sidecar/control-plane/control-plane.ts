@@ -13,6 +13,7 @@ import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { validateConfig } from '../../schemas/compile.ts'
 import { ShardPool } from './shards.ts'
 import { PluginRegistry, pluginUrl } from './plugins.ts'
+import { TaskPools } from './tasks.ts'
 
 interface Draining extends DrainingTarget { until: number }
 
@@ -43,6 +44,7 @@ export class ControlPlane {
   #queue: Promise<unknown> = Promise.resolve()
   #sweeper: NodeJS.Timeout | null = null
   #watchers = new Map<string, { path: string, close: () => void }>()
+  readonly #tasks = new TaskPools()
   readonly #baseDir: string
 
   private constructor (config: SidecarConfig, shards: ShardPool, plugins: PluginRegistry, baseDir: string) {
@@ -50,6 +52,8 @@ export class ControlPlane {
     this.shards = shards
     this.plugins = plugins
     this.#baseDir = baseDir
+    shards.onTask = (generation, url, data) => this.#tasks.run(generation, url, data)
+    shards.onGenerationGone = (generation) => { void this.#tasks.retire(generation) }
   }
 
   /** `baseDir`: where plugin paths in the config are relative to (the config file's folder). */
@@ -170,7 +174,7 @@ export class ControlPlane {
       if (!this.config.plugins.some((p) => p.name === name)) throw new PilotfishError('PF_ERR_PLUGIN_UNKNOWN', [name])
       const config = structuredClone(this.config)
       try {
-        const specs = await this.plugins.specs(config, name)
+        const specs = await this.plugins.specs(config, true)
         await this.#publish(config, this.#draining, specs, true)
       } catch (err) {
         this.plugins.failed(name, err)
@@ -292,6 +296,7 @@ export class ControlPlane {
     if (this.#sweeper !== null) clearInterval(this.#sweeper)
     for (const w of this.#watchers.values()) w.close()
     this.#watchers.clear()
+    await this.#tasks.close()
     await this.shards.stop(deadlineMs)
   }
 }

@@ -82,10 +82,11 @@ export class PluginRegistry {
   }
 
   /**
-   * Resolves, loads and validates every plugin of a (schema-valid) config; `reload` names one whose module is
-   * read afresh. Fills each plugin config's defaults in place. Throws with every problem's JSON path.
+   * Resolves, loads and validates every plugin of a (schema-valid) config; with `fresh`, every module is read
+   * afresh (a new shard generation imports all of them from disk, so all must be checked, not only the one
+   * asked for). Fills each plugin config's defaults in place. Throws with every problem's JSON path.
    */
-  async specs (config: SidecarConfig, reload?: string): Promise<PluginSpec[]> {
+  async specs (config: SidecarConfig, fresh = false): Promise<PluginSpec[]> {
     const problems: Problem[] = []
     const specs: PluginSpec[] = []
     for (const [i, entry] of config.plugins.entries()) {
@@ -97,7 +98,7 @@ export class PluginRegistry {
       }
       let loaded: Loaded
       try {
-        loaded = await this.#load(url, entry.name === reload)
+        loaded = await this.#load(url, fresh)
       } catch (err) {
         problems.push({ path: `${at}/from`, message: `could not load: ${(err as Error).message}` })
         continue

@@ -7,6 +7,8 @@ import type { SnapshotMessage } from '../../core/snapshot.ts'
 import { HEARTBEAT_MS, type FromShard, type ToShard } from '../shard/messages.ts'
 
 type Stats = Extract<FromShard, { type: 'stats' }>
+/** Messages a shard sends on its own initiative (its plugins' published state and task requests). */
+type ShardEvent = Extract<FromShard, { type: 'plugin-state' | 'task' }>
 const SHARD_ENTRY = new URL('../shard/shard.ts', import.meta.url)
 const EXITED: FromShard = { type: 'apply-failed', version: -1, message: 'shard exited' }
 
@@ -35,7 +37,7 @@ class ShardHandle {
   #lastBeat = 0
   #lastMoved = 0
 
-  constructor (index: number, generation: number, onExit: (h: ShardHandle, code: number) => void) {
+  constructor (index: number, generation: number, onExit: (h: ShardHandle, code: number) => void, onEvent: (h: ShardHandle, m: ShardEvent) => void) {
     this.index = index
     this.generation = generation
     this.worker = new Worker(SHARD_ENTRY, { workerData: { pilotfishShard: true, index, generation, heartbeat: this.heartbeat } })
@@ -43,7 +45,10 @@ class ShardHandle {
       this.#waiters.set('ready', () => resolve())
       this.worker.once('error', reject)
     })
-    this.worker.on('message', (m: FromShard) => this.#onMessage(m))
+    this.worker.on('message', (m: FromShard) => {
+      if (m.type === 'plugin-state' || m.type === 'task') onEvent(this, m)
+      else this.#onMessage(m)
+    })
     this.worker.on('error', () => {}) // 'exit' follows
     this.worker.on('exit', (code) => {
       this.exited = true
@@ -122,6 +127,12 @@ export class ShardPool {
   /** Shards replaced after dying or stalling, for the status API and the log. */
   restarts = 0
   onRestart: (index: number, code: number, stalled: boolean) => void = () => {}
+  /** Runs a plugin task for a shard of the given generation (control-plane/tasks.ts). */
+  onTask: (generation: number, url: string, data: unknown) => Promise<unknown> = () => Promise.reject(new Error('no task pool'))
+  /** Every shard of a generation has exited. */
+  onGenerationGone: (generation: number) => void = () => {}
+  /** The last state each plugin published, for shards that start later. */
+  readonly #states = new Map<string, unknown>()
 
   constructor (count: number) {
     this.#count = count
@@ -140,7 +151,9 @@ export class ShardPool {
 
   #spawn (index: number, generation: number): ShardHandle {
     return new ShardHandle(index, generation, (h, code) => {
-      this.#retiring.delete(h)
+      if (this.#retiring.delete(h) && ![...this.#shards, ...this.#retiring].some((s) => s.generation === h.generation)) {
+        this.onGenerationGone(h.generation)
+      }
       if (this.#stopping || this.#shards[index] !== h) return
       this.restarts++
       this.onRestart(index, code, h.stalledOut)
@@ -148,8 +161,26 @@ export class ShardPool {
       this.#shards[index] = next
       // The replacement binds the same listeners (reusePort) from the running snapshot.
       const last = this.#last
-      if (last !== null) void next.ready.then(() => next.apply(last))
-    })
+      if (last !== null) void next.ready.then(() => this.#prime(next, last))
+    }, (h, m) => this.#onEvent(h, m))
+  }
+
+  /** A new shard gets the plugins' last published state before the snapshot its plugins are set up from. */
+  #prime (s: ShardHandle, snapshot: SnapshotMessage): Promise<FromShard> {
+    for (const [plugin, state] of this.#states) s.worker.postMessage({ type: 'plugin-state', plugin, state } satisfies ToShard)
+    return s.apply(snapshot)
+  }
+
+  #onEvent (h: ShardHandle, m: ShardEvent): void {
+    if (m.type === 'plugin-state') {
+      this.#states.set(m.plugin, m.state)
+      for (const s of this.#shards) if (!s.exited) s.worker.postMessage({ type: 'plugin-state', plugin: m.plugin, state: m.state } satisfies ToShard)
+      return
+    }
+    const reply = (ok: boolean, value: unknown, message: string): void => {
+      if (!h.exited) h.worker.postMessage({ type: 'task-result', id: m.id, ok, value, message } satisfies ToShard)
+    }
+    this.onTask(h.generation, m.url, m.data).then((v) => reply(true, v, ''), (e: unknown) => reply(false, undefined, (e as Error)?.message ?? String(e)))
   }
 
   #watch (): void {
@@ -183,7 +214,7 @@ export class ShardPool {
     const timeout = new Promise<FromShard[]>((resolve) => {
       timer = setTimeout(() => resolve([{ type: 'apply-failed', version: snapshot.version, message: `new shards not ready within ${ROLL_TIMEOUT_MS / 1000} s` }]), ROLL_TIMEOUT_MS)
     })
-    const results = await Promise.race([Promise.all(next.map(async (s) => { await s.ready; return s.apply(snapshot) })), timeout])
+    const results = await Promise.race([Promise.all(next.map(async (s) => { await s.ready; return this.#prime(s, snapshot) })), timeout])
       .catch((e: unknown): FromShard[] => [{ type: 'apply-failed', version: snapshot.version, message: (e as Error).message }])
     clearTimeout(timer)
     const err = firstFailure(results)

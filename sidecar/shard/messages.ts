@@ -8,6 +8,8 @@ export type ToShard =
   | { type: 'snapshot', snapshot: SnapshotMessage }
   | { type: 'stats', id: number }
   | { type: 'drain', deadlineMs: number, closeIdle: boolean }
+  | { type: 'plugin-state', plugin: string, state: unknown }
+  | { type: 'task-result', id: number, ok: boolean, value: unknown, message: string }
 
 export interface EndpointStats { id: string, inFlight: number, idle: number }
 export interface ListenerStats { name: string, port: number, connections: number, inFlight: number }
@@ -18,3 +20,5 @@ export type FromShard =
   | { type: 'apply-failed', version: number, message: string }
   | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[] }
   | { type: 'drained' }
+  | { type: 'plugin-state', plugin: string, state: unknown }
+  | { type: 'task', id: number, url: string, data: unknown }

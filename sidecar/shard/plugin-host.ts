@@ -13,20 +13,50 @@ const specKey = (spec: PluginSpec): string => JSON.stringify([spec.url, spec.con
 /** At most this many log lines per plugin per second: a hook failing on every request must not flood stderr. */
 const LOG_PER_SECOND = 10
 
+/** What the host needs from its shard: counting failures, and the ways to the control plane. */
+export interface HostChannel {
+  onFailure (plugin: string, hook: string): void
+  /** Runs a task module in the sidecar's worker pool (piscina). */
+  runTask (url: string, data: unknown): Promise<unknown>
+  /** To every shard's instance of the plugin, this shard's included. */
+  publish (plugin: string, state: unknown): void
+  refreshTargets (): void
+}
+
 export class PluginHost {
   readonly #shard: number
   readonly #generation: number
+  readonly #channel: HostChannel
   readonly #sink: FailureSink
   #modules = new Map<string, Promise<PluginDefinition>>()
   #running = new Map<string, Entry>()
+  /** The last state published for each plugin: handed to every instance set up later. */
+  #states = new Map<string, unknown>()
   #logBudget = new Map<string, { second: number, left: number }>()
 
-  constructor (shard: number, generation: number, onFailure: (plugin: string, hook: string) => void) {
+  constructor (shard: number, generation: number, channel: HostChannel) {
     this.#shard = shard
     this.#generation = generation
+    this.#channel = channel
     this.#sink = (plugin, hook, err) => {
-      onFailure(plugin, hook)
+      channel.onFailure(plugin, hook)
       this.log(plugin, `${hook} failed`, { error: err instanceof Error ? err.message : String(err) })
+    }
+  }
+
+  /** A state published by some shard's instance of `plugin` (see PluginEnv.publish). */
+  deliver (plugin: string, state: unknown): void {
+    this.#states.set(plugin, state)
+    const entry = this.#running.get(plugin)
+    if (entry !== undefined) this.#giveState(entry.instance, state)
+  }
+
+  #giveState (instance: PluginInstance, state: unknown): void {
+    if (instance.hooks.onState === undefined) return
+    try {
+      instance.hooks.onState(state)
+    } catch (err) {
+      instance.failed('onState', err)
     }
   }
 
@@ -80,15 +110,27 @@ export class PluginHost {
     } catch (err) {
       throw new PilotfishError('PF_ERR_PLUGIN_LOAD', [spec.name, spec.url, (err as Error)?.message ?? String(err)], { cause: err })
     }
+    const channel = this.#channel
+    const tasks = def.tasks ?? {}
     const env: PluginEnv = {
       name: spec.name,
       shard: this.#shard,
       generation: this.#generation,
+      leader: this.#shard === 0,
       log: (message, fields) => this.log(spec.name, message, fields),
+      runTask: (task, data) => {
+        const url = Object.hasOwn(tasks, task) ? tasks[task] : undefined
+        if (url === undefined) return Promise.reject(new Error(`plugin ${spec.name} has no task ${task}`))
+        return channel.runTask(String(url), data)
+      },
+      publish: (state) => channel.publish(spec.name, state),
+      refreshTargets: () => channel.refreshTargets(),
     }
     try {
       const hooks = await def.setup(structuredClone(spec.config) as never, env)
-      return new PluginInstance(spec.name, def.version, hooks ?? {}, spec.failClosed, spec.timeoutMs, this.#sink)
+      const instance = new PluginInstance(spec.name, def.version, hooks ?? {}, spec.failClosed, spec.timeoutMs, this.#sink)
+      if (this.#states.has(spec.name)) this.#giveState(instance, this.#states.get(spec.name))
+      return instance
     } catch (err) {
       throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [spec.name, 'setup', (err as Error)?.message ?? String(err)], { cause: err })
     }

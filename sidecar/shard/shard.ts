@@ -15,15 +15,58 @@ export class Shard {
   #listeners = new Map<string, HttpListener>()
   #snapshot: Snapshot | null = null
 
-  constructor (index = 0, generation = 0) {
-    this.plugins = new PluginHost(index, generation, (plugin, hook) => this.metrics.pluginError(plugin, hook))
+  #last: SnapshotMessage | null = null
+  #queue: Promise<unknown> = Promise.resolve()
+  #refreshQueued = false
+  readonly #send: (m: FromShard) => void
+  #tasks = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  #taskId = 0
+
+  /** `send` reaches the control plane; a shard on its own (tests, bench/shard-alone.ts) has none. */
+  constructor (index = 0, generation = 0, send: (m: FromShard) => void = () => {}) {
+    this.#send = send
+    this.plugins = new PluginHost(index, generation, {
+      onFailure: (plugin, hook) => this.metrics.pluginError(plugin, hook),
+      runTask: (url, data) => new Promise((resolve, reject) => {
+        const id = ++this.#taskId
+        this.#tasks.set(id, { resolve, reject })
+        this.#send({ type: 'task', id, url, data })
+      }),
+      publish: (plugin, state) => this.#send({ type: 'plugin-state', plugin, state }),
+      refreshTargets: () => this.#refresh(),
+    })
+  }
+
+  taskDone (m: Extract<ToShard, { type: 'task-result' }>): void {
+    const t = this.#tasks.get(m.id)
+    this.#tasks.delete(m.id)
+    if (m.ok) t?.resolve(m.value)
+    else t?.reject(new Error(m.message))
+  }
+
+  /** Target state changed: the running snapshot is built again (same plugin instances), coalesced per turn. */
+  #refresh (): void {
+    if (this.#refreshQueued) return
+    this.#refreshQueued = true
+    queueMicrotask(() => {
+      this.#refreshQueued = false
+      const last = this.#last
+      if (last !== null) void this.apply(last).catch(() => {})
+    })
+  }
+
+  /** Snapshots apply one at a time, in order. */
+  apply (msg: SnapshotMessage): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(msg))
+    this.#queue = run.catch(() => {})
+    return run
   }
 
   /**
    * Applies a snapshot: new listeners are bound before anything changes, so a bind failure leaves the
    * running snapshot in place; existing listeners swap their runtime between requests.
    */
-  async apply (msg: SnapshotMessage): Promise<void> {
+  async #apply (msg: SnapshotMessage): Promise<void> {
     if (this.observer.log === null && msg.config.listeners.some((l) => l.accessLog)) {
       const { AccessLog } = await import('./access-log.ts')
       this.observer.log = new AccessLog()
@@ -64,6 +107,7 @@ export class Shard {
       void listener.drain(listener.runtime.settings.idleTimeoutMs)
     }
     this.#snapshot = snap
+    this.#last = msg
     this.registry.retainOnly(snap.endpointIds)
     await this.plugins.commit(plugins, msg.plugins)
   }
@@ -88,11 +132,11 @@ export class Shard {
 
 if (parentPort !== null && workerData?.pilotfishShard === true) {
   const port = parentPort
-  const shard = new Shard(workerData.index, workerData.generation)
+  const send = (m: FromShard): void => port.postMessage(m)
+  const shard = new Shard(workerData.index, workerData.generation, send)
   // The control plane's watchdog reads this: a count that stops moving means a blocked event loop.
   const heartbeat = workerData.heartbeat as Int32Array
   setInterval(() => Atomics.add(heartbeat, 0, 1), HEARTBEAT_MS).unref()
-  const send = (m: FromShard): void => port.postMessage(m)
   port.on('message', (m: ToShard) => {
     switch (m.type) {
       case 'snapshot':
@@ -103,6 +147,12 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
         return
       case 'stats':
         send(shard.stats(m.id))
+        return
+      case 'plugin-state':
+        shard.plugins.deliver(m.plugin, m.state)
+        return
+      case 'task-result':
+        shard.taskDone(m)
         return
       case 'drain':
         shard.drain(m.deadlineMs, m.closeIdle).then(() => {

@@ -199,3 +199,16 @@ describe('plugin harness', () => {
     expect(closed).toBe(true)
   })
 })
+
+describe('pluginHarness: background work, state and target state', () => {
+  it('runs a task in this thread, hands published state to onState, and rebuilds groups on refreshTargets', async () => {
+    const { default: healthLite } = await import('../../e2e/fixtures/plugins/health-lite.ts')
+    const h = await pluginHarness(healthLite, { intervalMs: 20 }, { targetGroups: { app: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }] } })
+    // Nothing listens on ports 1 and 2: the probe finds both down, and both leave the rotation.
+    for (let i = 0; i < 100 && h.groups.get('app')!.targets.some((t) => t.eligible); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(h.groups.get('app')!.targets.map((t) => t.eligible)).toEqual([false, false])
+    expect((await h.request({ forwardTo: 'app' })).status).toBe(503)
+    await h.close()
+    expect(h.failures).toEqual([])
+  })
+})

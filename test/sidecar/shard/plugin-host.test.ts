@@ -6,6 +6,7 @@ import type { PluginSpec } from '../../../core/snapshot.ts'
 
 const url = (name: string): string => pathToFileURL(new URL(`../../e2e/fixtures/plugins/${name}.ts`, import.meta.url).pathname).href
 const spec = (n: number): PluginSpec => ({ name: 'leaky', url: url('leaky-until-closed'), config: { n }, failClosed: true, timeoutMs: 1000 })
+const noChannel = { onFailure () {}, runTask: () => Promise.reject(new Error('no pool')), publish () {}, refreshTargets () {} }
 /** Open handles and timers, once handles closed this turn have finished closing (libuv closes them on the next loop turn). */
 async function resources (): Promise<string[]> {
   await new Promise((resolve) => setImmediate(resolve))
@@ -14,7 +15,7 @@ async function resources (): Promise<string[]> {
 
 describe('PluginHost', () => {
   it('loading and unloading a plugin twice leaves no handle or timer behind', async () => {
-    const host = new PluginHost(0, 1, () => {})
+    const host = new PluginHost(0, 1, noChannel)
     await host.commit(await host.prepare([]), []) // warm: module loading itself opens nothing lasting
     const before = await resources()
     for (let i = 0; i < 2; i++) {
@@ -27,7 +28,7 @@ describe('PluginHost', () => {
   })
 
   it('keeps an instance whose spec did not change, and replaces (and closes) one whose config did', async () => {
-    const host = new PluginHost(0, 1, () => {})
+    const host = new PluginHost(0, 1, noChannel)
     const first = await host.prepare([spec(1)])
     await host.commit(first, [spec(1)])
     const same = await host.prepare([spec(1)])
@@ -41,7 +42,7 @@ describe('PluginHost', () => {
   })
 
   it('a snapshot abandoned after prepare closes what it set up and keeps the running instance', async () => {
-    const host = new PluginHost(0, 1, () => {})
+    const host = new PluginHost(0, 1, noChannel)
     const running = await host.prepare([spec(1)])
     await host.commit(running, [spec(1)])
     const before = await resources()
@@ -53,7 +54,23 @@ describe('PluginHost', () => {
   })
 
   it('reports a module that cannot load with the plugin name and the reason', async () => {
-    const host = new PluginHost(0, 1, () => {})
+    const host = new PluginHost(0, 1, noChannel)
     await expect(host.prepare([{ ...spec(0), name: 'bad', url: url('throws-at-import') }])).rejects.toThrow(/plugin bad could not load from .*: this module fails at import/)
+  })
+
+  it('gives an instance set up later the last published state, and passes env calls to the shard', async () => {
+    const calls: string[] = []
+    const host = new PluginHost(0, 1, { ...noChannel, publish: (plugin, state) => calls.push(`publish ${plugin} ${JSON.stringify(state)}`), refreshTargets: () => calls.push('refresh') })
+    host.deliver('health', ['10.0.0.1:80'])
+    const h = url('health-lite')
+    const loaded = await host.prepare([{ name: 'health', url: h, config: { intervalMs: 1000 }, failClosed: true, timeoutMs: 1000 }])
+    const instance = loaded.get('health')!
+    // onState ran at set-up with the state published before: the target is out, and a refresh was asked for.
+    expect(instance.hooks.targetState!({ id: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1 }, 'g')).toEqual({ eligible: false })
+    expect(calls).toContain('refresh')
+    await host.commit(loaded, [{ name: 'health', url: h, config: { intervalMs: 1000 }, failClosed: true, timeoutMs: 1000 }])
+    host.deliver('health', [])
+    expect(instance.hooks.targetState!({ id: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1 }, 'g')).toBeUndefined()
+    await host.closeAll()
   })
 })

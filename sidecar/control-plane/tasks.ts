@@ -1,0 +1,36 @@
+// The worker pool for plugins' tasks (piscina): CPU work and probes off the control plane's thread and off the
+// shards'. One pool per shard generation, so a plugin code reload also reloads its task modules (piscina caches
+// a task module by file name for a worker's life). Created on a generation's first task, threads idle out.
+import { availableParallelism } from 'node:os'
+import type { Piscina } from 'piscina'
+
+/** Pool threads that run no task for this long exit: a sidecar whose plugins run no tasks keeps none. */
+const IDLE_TIMEOUT_MS = 30_000
+
+export class TaskPools {
+  #pools = new Map<number, Promise<Piscina>>()
+
+  run (generation: number, url: string, data: unknown): Promise<unknown> {
+    let pool = this.#pools.get(generation)
+    if (pool === undefined) {
+      pool = import('piscina').then(({ Piscina }) => new Piscina({
+        minThreads: 0,
+        maxThreads: Math.max(1, Math.floor(availableParallelism() / 2)),
+        idleTimeout: IDLE_TIMEOUT_MS,
+      }))
+      this.#pools.set(generation, pool)
+    }
+    return pool.then((p) => p.run(data, { filename: url }))
+  }
+
+  /** Every shard of the generation has exited: its pool goes too. */
+  async retire (generation: number): Promise<void> {
+    const pool = this.#pools.get(generation)
+    this.#pools.delete(generation)
+    await (await pool)?.destroy()
+  }
+
+  async close (): Promise<void> {
+    await Promise.all([...this.#pools.keys()].map((g) => this.retire(g)))
+  }
+}
