@@ -7,6 +7,7 @@
 //   } satisfies PluginDefinition<typeof configSchema>
 //
 // docs/plugins.md walks through writing, configuring, testing and reloading one.
+import type { Socket } from 'node:net'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import type { RequestCtx, Selector, Target, TargetGroup } from './pipeline.ts'
 
@@ -34,6 +35,11 @@ export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
    * data (or a promise of it), e.g. `{ probe: new URL('./probe.task.ts', import.meta.url) }`. Run with env.runTask.
    */
   readonly tasks?: Readonly<Record<string, URL | string>>
+  /**
+   * Listener protocols this plugin provides through its listen hook, e.g. ['https']. A listener with such a
+   * protocol names the plugin in its `plugins`; the sidecar checks that before anything runs.
+   */
+  readonly protocols?: readonly string[]
 }
 
 export type FailMode = 'open' | 'closed'
@@ -95,6 +101,12 @@ export interface PluginHooks {
   onForward? (req: PluginRequest, target: Target): void
   /** The target's response head, before the client sees it (not called for replies Pilotfish makes itself). */
   onResponse? (req: RequestCtx, res: PluginResponse): void
+  /**
+   * A listener kind: binds the sockets of a listener whose protocol the plugin declares (in every shard, with
+   * reusePort, as the core does for http) and hands each connection to the sink once it carries HTTP/1.1
+   * (after a TLS handshake, say). close() on the returned server stops accepting; the core drains the rest.
+   */
+  listen? (listener: ListenerInfo, sink: ConnectionSink): PluginServer | Promise<PluginServer>
   /** Releases what setup() opened; called when the instance is replaced or the shard stops. */
   close? (): void | Promise<void>
 }
@@ -123,6 +135,23 @@ export interface Reply {
   readonly statusCode: number
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: string
+}
+
+export interface ListenerInfo {
+  readonly name: string
+  readonly host: string
+  readonly port: number
+  readonly protocol: string
+}
+
+export interface ConnectionSink {
+  /** Serves HTTP/1.1 on the connection with the listener's rules, as for an http listener. */
+  http (socket: Socket): void
+}
+
+export interface PluginServer {
+  /** Stop accepting connections (those handed to the sink are drained by the core). */
+  close (): void | Promise<void>
 }
 
 export interface TargetInfo {

@@ -32,9 +32,17 @@ export interface PluginSpec {
   timeoutMs: number
 }
 
+export interface SnapshotListener {
+  readonly runtime: ListenerRuntime
+  readonly config: ListenerConfig
+  readonly port: number
+  /** The plugin whose listen hook binds it, for a protocol other than http (null in the control plane). */
+  readonly kind: PluginInstance | null
+}
+
 export interface Snapshot {
   readonly version: number
-  readonly listeners: ReadonlyMap<string, { runtime: ListenerRuntime, config: ListenerConfig, port: number }>
+  readonly listeners: ReadonlyMap<string, SnapshotListener>
   readonly groups: ReadonlyMap<string, GroupRuntime>
   /** Endpoints this snapshot names: once it is in use, the registry can close every other pool. */
   readonly endpointIds: ReadonlySet<string>
@@ -132,6 +140,18 @@ function listenerSettings (l: ListenerConfig, port: number): ListenerSettings {
   }
 }
 
+/** For a protocol other than http: the first of the listener's plugins with a listen hook. */
+function listenerKind (l: ListenerConfig, plugins: PluginSet): PluginInstance | null {
+  if (l.protocol === 'http') return null
+  const named = l.plugins.map((n) => pluginOf(plugins, n))
+  const kind = named.find((p) => typeof p.hooks.listen === 'function')
+  if (kind !== undefined) return kind
+  // The control plane checked that some listed plugin declares the protocol; a loaded one must then bind it.
+  const loaded = named.find((p) => p.loaded)
+  if (loaded !== undefined) loaded.require('listen')
+  return null
+}
+
 /**
  * `plugins` holds the instances the shard set up for this snapshot's config; the control plane, which never
  * runs plugin code, compiles against stand-ins (PluginInstance.standIn).
@@ -140,7 +160,7 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
   const used = new Set<string>()
   const groups = new Map<string, GroupRuntime>()
   for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, msg.draining, registry, used, plugins))
-  const listeners = new Map<string, { runtime: ListenerRuntime, config: ListenerConfig, port: number }>()
+  const listeners = new Map<string, SnapshotListener>()
   for (const l of msg.config.listeners) {
     const port = msg.ports[l.name] ?? l.port
     const runtime: ListenerRuntime = {
@@ -151,7 +171,7 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
       observer,
       plugins: withHooks(plugins, l.plugins, ['onRequest', 'onForward', 'onResponse']),
     }
-    listeners.set(l.name, { runtime, config: l, port })
+    listeners.set(l.name, { runtime, config: l, port, kind: listenerKind(l, plugins) })
   }
   return { version: msg.version, listeners, groups, endpointIds: used }
 }

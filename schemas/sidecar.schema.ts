@@ -285,8 +285,11 @@ export const listenerSchema = {
     host: { ...hostSchema, default: '0.0.0.0' },
     /** 0 binds any free port (tests). */
     port: { type: 'integer', minimum: 0, maximum: 65535 },
-    /** Listener kinds beyond http (https, tcp, udp) come from plugins; each adds its value here. */
-    protocol: { enum: ['http'], default: 'http' },
+    /**
+     * `http` is the core's. Any other (https, tcp, udp…) is a listener kind a plugin provides: the listener must
+     * list a plugin that declares it (checked when plugins load, control-plane/plugins.ts).
+     */
+    protocol: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$', default: 'http' },
     /** ALB connection idle timeout: default 60, 1–4000 s. */
     idleTimeoutSeconds: seconds(60, 4000),
     /** The whole request head must arrive within this (slow-loris). */

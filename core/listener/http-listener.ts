@@ -1,5 +1,10 @@
-// An HTTP/1.1 listener on one (host, port), bound with reusePort so every shard can bind the same port.
+// An HTTP/1.1 listener on one (host, port), bound with reusePort so every shard can bind the same port. For a
+// protocol a plugin provides (https…), the plugin's listen hook binds and hands connections over; the engine
+// and the drain are the same.
 import net from 'node:net'
+import { PilotfishError } from '../errors.ts'
+import type { PluginServer } from '../plugin-api.ts'
+import type { PluginInstance } from '../plugin/instance.ts'
 import type { ListenerRuntime } from '../runtime.ts'
 import { ClientConnection, type ConnectionOwner } from './client-connection.ts'
 
@@ -8,31 +13,55 @@ export class HttpListener implements ConnectionOwner {
   runtime: ListenerRuntime
   readonly host: string
   readonly port: number
+  /** The plugin whose listen hook binds this listener; null for the core's http. */
+  readonly kind: PluginInstance | null
   draining = false
-  #server: net.Server
+  #server: net.Server | null = null
+  #pluginServer: PluginServer | null = null
   #connections = new Set<ClientConnection>()
   #drained: (() => void) | null = null
 
-  constructor (runtime: ListenerRuntime, host: string, port: number) {
+  constructor (runtime: ListenerRuntime, host: string, port: number, kind: PluginInstance | null = null) {
     this.runtime = runtime
     this.host = host
     this.port = port
-    // allowHalfOpen: a client that shuts down its sending side after a request still gets its response.
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      this.#connections.add(new ClientConnection(socket, this))
-    })
+    this.kind = kind
+  }
+
+  /** A connection that carries HTTP/1.1 from its first byte on. */
+  accept (socket: net.Socket): void {
+    if (this.draining) {
+      socket.destroy()
+      return
+    }
+    this.#connections.add(new ClientConnection(socket, this))
   }
 
   /** Binds; resolves with the bound port (useful when the config asks for port 0). */
-  listen (): Promise<number> {
+  async listen (): Promise<number> {
+    if (this.kind !== null) return this.#listenThroughPlugin(this.kind)
+    // allowHalfOpen: a client that shuts down its sending side after a request still gets its response.
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket))
+    const server = this.#server
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen({ host: this.host, port: this.port, reusePort: true, backlog: 2048 }, () => {
-        this.#server.off('error', reject)
-        const addr = this.#server.address()
+      server.once('error', reject)
+      server.listen({ host: this.host, port: this.port, reusePort: true, backlog: 2048 }, () => {
+        server.off('error', reject)
+        const addr = server.address()
         resolve(typeof addr === 'object' && addr !== null ? addr.port : this.port)
       })
     })
+  }
+
+  async #listenThroughPlugin (kind: PluginInstance): Promise<number> {
+    const info = { name: this.runtime.name, host: this.host, port: this.port, protocol: this.runtime.settings.protocol }
+    try {
+      this.#pluginServer = await kind.hooks.listen!(info, { http: (socket) => this.accept(socket) })
+    } catch (err) {
+      kind.failed('listen', err)
+      throw new PilotfishError('PF_ERR_LISTENER_BIND', [this.runtime.name, `${this.host}:${this.port}`, `plugin ${kind.name}: ${(err as Error)?.message ?? String(err)}`], { cause: err })
+    }
+    return this.port
   }
 
   get connectionCount (): number { return this.#connections.size }
@@ -57,7 +86,14 @@ export class HttpListener implements ConnectionOwner {
    */
   async drain (deadlineMs: number, closeIdle = true): Promise<void> {
     this.draining = true
-    this.#server.close() // its callback waits for every connection; the deadline below is ours
+    this.#server?.close() // its callback waits for every connection; the deadline below is ours
+    if (this.#pluginServer !== null) {
+      try {
+        await this.#pluginServer.close()
+      } catch (err) {
+        this.kind?.failed('close', err)
+      }
+    }
     if (closeIdle) for (const conn of this.#connections) conn.closeIfIdle()
     if (this.#connections.size === 0) return
     await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@
 import { PilotfishError } from '../errors.ts'
 import type { PluginHooks, Selector, TargetGroup, RequestCtx, Target } from '../plugin-api.ts'
 
-export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'close'
+export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'listen' | 'close'
 
 /** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
 export type FailureSink = (plugin: string, hook: HookName, err: unknown) => void
@@ -41,7 +41,7 @@ export class PluginInstance {
   }
 
   /** Throws at compile time (snapshot build) when the config uses the plugin for a hook it does not have. */
-  require (hook: 'match' | 'route'): void {
+  require (hook: 'match' | 'route' | 'listen'): void {
     if (this.loaded && typeof this.hooks[hook] !== 'function') {
       throw new PilotfishError('PF_ERR_PLUGIN_HOOK', [this.name, hook])
     }

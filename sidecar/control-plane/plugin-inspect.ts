@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import module from 'node:module'
 
-export interface Manifest { name: string, version: string, configSchema: object, failMode: 'open' | 'closed' | undefined }
+export interface Manifest { name: string, version: string, configSchema: object, failMode: 'open' | 'closed' | undefined, protocols: string[] }
 export type InspectResult = { ok: true, manifest: Manifest } | { ok: false, message: string }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/
@@ -17,7 +17,9 @@ function check (def: unknown): Manifest | string {
   if (d.configSchema === null || typeof d.configSchema !== 'object') return 'configSchema must be a JSON Schema object'
   if (typeof d.setup !== 'function') return 'setup must be a function'
   if (d.failMode !== undefined && d.failMode !== 'open' && d.failMode !== 'closed') return 'failMode must be "open" or "closed"'
-  return { name: d.name, version: d.version, configSchema: structuredClone(d.configSchema), failMode: d.failMode }
+  const protocols = d.protocols ?? []
+  if (!Array.isArray(protocols) || !protocols.every((p) => typeof p === 'string')) return 'protocols must be a list of protocol names'
+  return { name: d.name, version: d.version, configSchema: structuredClone(d.configSchema), failMode: d.failMode, protocols }
 }
 
 if (parentPort !== null && workerData?.pilotfishInspect === true) {

@@ -54,6 +54,16 @@ export function pluginUrl (from: string, baseDir: string): string {
 
 interface Loaded { manifest: Manifest, validate: ValidateFunction }
 
+/** A listener whose protocol is not the core's http needs one of its plugins to provide it. */
+function checkProtocols (config: SidecarConfig, manifests: ReadonlyMap<string, Manifest>, problems: Problem[]): void {
+  config.listeners.forEach((l, i) => {
+    if (l.protocol === 'http') return
+    if (l.plugins.some((name) => manifests.get(name)?.protocols.includes(l.protocol) === true)) return
+    if (l.plugins.some((name) => !manifests.has(name))) return // a plugin that did not load is reported already
+    problems.push({ path: `/listeners/${i}/protocol`, message: `${l.protocol} is not provided by any plugin in /listeners/${i}/plugins (http is built in)` })
+  })
+}
+
 export class PluginRegistry {
   readonly #baseDir: string
   /** By module URL: read once, again only on reload. */
@@ -89,6 +99,7 @@ export class PluginRegistry {
   async specs (config: SidecarConfig, fresh = false): Promise<PluginSpec[]> {
     const problems: Problem[] = []
     const specs: PluginSpec[] = []
+    const loadedByName = new Map<string, Manifest>()
     for (const [i, entry] of config.plugins.entries()) {
       const at = `/plugins/${i}`
       const url = pluginUrl(entry.from, this.#baseDir)
@@ -103,6 +114,7 @@ export class PluginRegistry {
         problems.push({ path: `${at}/from`, message: `could not load: ${(err as Error).message}` })
         continue
       }
+      loadedByName.set(entry.name, loaded.manifest)
       if (!loaded.validate(entry.config)) {
         problems.push(...schemaProblems(loaded.validate.errors ?? [], `${at}/config`))
         continue
@@ -115,6 +127,7 @@ export class PluginRegistry {
         timeoutMs: entry.hookTimeoutSeconds * 1000,
       })
     }
+    checkProtocols(config, loadedByName, problems)
     if (problems.length > 0) throw invalid(problems)
     return specs
   }

@@ -83,8 +83,8 @@ export class Shard {
     try {
       for (const [name, l] of snap.listeners) {
         const existing = this.#listeners.get(name)
-        if (existing !== undefined && existing.host === l.config.host && existing.port === l.port) continue
-        const listener = new HttpListener(l.runtime, l.config.host, l.port)
+        if (existing !== undefined && existing.host === l.config.host && existing.port === l.port && existing.kind === l.kind) continue
+        const listener = new HttpListener(l.runtime, l.config.host, l.port, l.kind)
         await listener.listen()
         bound.set(name, listener)
       }

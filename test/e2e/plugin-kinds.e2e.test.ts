@@ -1,9 +1,14 @@
 // Hook kinds beyond the request path, in a running sidecar: target state from work done in the task pool,
 // published from the leader shard to every shard.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deadPort, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
+import { callJson, deadPort, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
 import { sleep } from './load.ts'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/plugins/${name}.ts`, import.meta.url))
@@ -53,5 +58,49 @@ describe('targetState, tasks and published state', () => {
     await new Promise<void>((resolve) => revived!.listen(dead, '127.0.0.1', resolve))
     expect(await until(async () => new Set(await burst(pf.port, 12)).has('revived'))).toBe(true)
     expect(new Set(await burst(pf.port, 12))).toEqual(new Set(['live', 'revived']))
+  })
+})
+
+/** A self-signed certificate for 127.0.0.1, made for this test run. */
+function certificate (): { cert: string, key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pilotfish-tls-'))
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe('a listener kind from a plugin (https)', () => {
+  let be: Backend, pf: Running
+  const tls = certificate()
+  beforeAll(async () => {
+    be = await startBackend('be')
+    pf = await startPilotfish({
+      ...forwardConfig([be.port], { protocol: 'https', plugins: ['tls'] }),
+      plugins: [{ name: 'tls', from: fixture('tls-lite'), config: tls }],
+    }, 2)
+  })
+  afterAll(async () => { await pf.stop(); await be.close() })
+
+  it('binds the listener in every shard and serves HTTP/1.1 over the plugin\'s TLS', async () => {
+    const dispatcher = new Agent({ connect: { ca: tls.cert } })
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`https://127.0.0.1:${pf.port}/secure`, { dispatcher } as RequestInit)
+      expect(res.status).toBe(200)
+      const seen = JSON.parse(await res.text()) as { url: string, headers: Record<string, string> }
+      expect([seen.url, seen.headers['x-forwarded-proto']]).toEqual(['/secure', 'https'])
+    }
+    await dispatcher.close()
+  })
+
+  it('refuses a protocol that none of the listener\'s plugins provides', async () => {
+    const cfg = (await callJson(`${pf.admin}/v1/config`)).body
+    cfg.listeners[0].protocol = 'quic'
+    const r = await callJson(`${pf.admin}/v1/config`, 'PUT', cfg)
+    expect(r.status).toBe(400)
+    expect(r.body.problems).toContainEqual({ path: '/listeners/0/protocol', message: 'quic is not provided by any plugin in /listeners/0/plugins (http is built in)' })
   })
 })

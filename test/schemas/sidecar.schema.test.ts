@@ -185,7 +185,7 @@ describe('sidecar config types', () => {
     expectTypeOf<Extract<ActionConfig, { type: 'redirect' }>['statusCode']>().toEqualTypeOf<301 | 302 | 307 | 308>()
     expectTypeOf<Extract<ActionConfig, { type: 'forward' }>['targetGroups'][number]['weight']>().toEqualTypeOf<number>()
     expectTypeOf<HashOnConfig>().toExtend<HashOn>()
-    expectTypeOf<ListenerConfig['protocol']>().toEqualTypeOf<'http'>()
+    expectTypeOf<ListenerConfig['protocol']>().toEqualTypeOf<string>()
     expectTypeOf<NonNullable<ConditionsConfig['query']>[number]>().toEqualTypeOf<{ key?: string, value: string }>()
     expectTypeOf<NonNullable<ConditionsConfig['headers']>>().toEqualTypeOf<{ [name: string]: string[] }>()
   })
