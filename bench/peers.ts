@@ -84,6 +84,27 @@ function pilotfish (name: string, accessLog: boolean, quick: boolean): Peer {
   }
 }
 
+/** Pilotfish with one plugin whose request hook does nothing: what the plugin runtime costs a request. */
+const pilotfishNoop: Peer = {
+  name: 'Pilotfish + no-op plugin',
+  quick: true,
+  async start (ctx) {
+    const admin = await freePort()
+    const config = join(ctx.dir, 'pilotfish-noop.json')
+    const write = (port: number): string => {
+      writeFileSync(config, JSON.stringify({
+        admin: { host: '127.0.0.1', port: admin },
+        listeners: [{ name: 'p', host: '127.0.0.1', port, plugins: ['noop'], defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
+        targetGroups: [{ name: 't', targets: [{ host: '127.0.0.1', port: ctx.upstreamPort }] }],
+        plugins: [{ name: 'noop', from: join(ctx.pilotfish, 'bench/plugins/noop.ts') }],
+      }))
+      return config
+    }
+    return await launch(ctx.node, (port) => [pilotfishEntry(ctx.pilotfish), 'run', '--config', write(port), '--shards', '1'],
+      { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
+  },
+}
+
 const haproxy: Peer = {
   name: 'HAProxy',
   quick: true,
@@ -153,6 +174,7 @@ http {
 export const peers: Peer[] = [
   { name: 'direct', quick: true, start: async (ctx) => ({ port: ctx.upstreamPort, pids: () => [] }) },
   pilotfish('Pilotfish', false, true),
+  pilotfishNoop,
   pilotfish('Pilotfish + access log', true, false),
   haproxy,
   nginxPeer,

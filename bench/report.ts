@@ -20,9 +20,27 @@ export interface Results {
   load: Map<string, Map<string, LoadSample[]>> // peer → body label → one sample per repetition
   rate: Map<string, RateSample[]> // peer → one sample per repetition, same order for every peer
   idleShards2: number[] // bytes, Pilotfish --shards 2, one per repetition
+  /** The plugin reload scenario (test/e2e/scenarios/reload-under-load.ts), when it ran. */
+  reload?: ReloadScenario
+}
+
+export interface ReloadScenario {
+  seconds: number
+  ok: number
+  failed: number
+  errors: string[]
+  byCode: Record<string, number>
+  loaded: string[]
+  reloadStatuses: number[]
+  generation: number
+  wsBefore: string
+  wsAfter: string
+  retiringWhileWsOpen: number
+  retiringAtEnd: number
 }
 
 export const pilotfish = 'Pilotfish'
+const withNoop = 'Pilotfish + no-op plugin'
 const reference = 'undici reference'
 const haproxy = 'HAProxy'
 const MiB = 1024 * 1024
@@ -127,6 +145,22 @@ export function renderTargets (r: Results): string {
     `peak RSS under load: Pilotfish ${(peakPf / MiB).toFixed(1)} MiB, ${(peakPf / peakRef).toFixed(2)}× the undici reference's ${(peakRef / MiB).toFixed(1)} MiB (target ≤ 0.5×)`)
   const idle = median(r.idleShards2)
   verdict(known(idle) ? idle < 100e6 : undefined, `idle RSS with --shards 2: ${(idle / 1e6).toFixed(1)} MB = ${(idle / MiB).toFixed(1)} MiB (target < 100 MB)`)
+  for (const b of bodies) {
+    // Per round, against plain Pilotfish in the same round: the two ran minutes apart at most.
+    const plain = samples(r, pilotfish, b.label)
+    const ratios = samples(r, withNoop, b.label).map((s, i) => s.rps / (plain[i]?.rps ?? NaN)).filter(Number.isFinite)
+    const ratio = median(ratios)
+    verdict(ratios.length > 0 ? ratio >= 0.95 : undefined,
+      `one no-op plugin with a request hook, ${b.label}: ${(ratio * 100).toFixed(1)} % of plain Pilotfish's throughput, per-round ${cell(ratios.map((x) => x * 100), 1)} % (target: overhead < 5 %)`)
+  }
+  const rl = r.reload
+  if (rl !== undefined) {
+    const ok = rl.failed === 0 && rl.reloadStatuses.every((s) => s === 200) && rl.wsAfter === 'echo after' &&
+      Object.keys(rl.byCode).every((c) => rl.loaded.includes(c))
+    verdict(ok, `plugin code reloaded ${rl.reloadStatuses.length}× in ${rl.seconds.toFixed(0)} s under keep-alive and new-connection load: ` +
+      `${rl.ok} requests, ${rl.failed} failed${rl.errors.length > 0 ? ` (${rl.errors.slice(0, 3).join('; ')})` : ''}; ` +
+      `${Object.keys(rl.byCode).length} generations answered, each response from one; WebSocket held across all reloads: ${rl.wsAfter === 'echo after' ? 'yes' : `no (${rl.wsAfter})`} (target: zero failed)`)
+  }
   const addPf = median(added(r, pilotfish, (x) => x.p99ms))
   const addHa = median(added(r, haproxy, (x) => x.p99ms))
   verdict(known(addPf, addHa) ? addPf - addHa <= 0.3 : undefined,

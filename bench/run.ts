@@ -11,6 +11,8 @@ import { cpuMicros, freePort, machineBusyMicros, selfAndChildrenMicros, httpGet,
 import { renderTables, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
 import { checkCores, ensureDebianPackages, ensureNpmPeers, snapshotPilotfish } from './setup.ts'
 import { runWrk } from './wrk.ts'
+import { runInOwnNetns } from '../test/e2e/netns.ts'
+import type { ReloadScenario } from './report.ts'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({
@@ -98,6 +100,17 @@ async function idleTwoShards (ctx: Context): Promise<number> {
   } finally { await stop(child) }
 }
 
+/**
+ * The issue's reload scenario: 20 plugin code reloads in 30 s under keep-alive and new-connection load with a
+ * WebSocket held open, in a network namespace of its own (where tcp_migrate_req is on; test/e2e/netns.ts).
+ */
+async function reloadScenario (ctx: Context): Promise<ReloadScenario> {
+  const script = join(ctx.pilotfish, 'test/e2e/scenarios/reload-under-load.ts')
+  const run = await runInOwnNetns(script, ['--reloads', '20', '--seconds', '30', '--workers', '8', '--shards', '2'], 180_000)
+  if (run.code !== 0) throw new Error(`reload scenario exited with ${run.code}: ${run.stderr.slice(-500)}`)
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as ReloadScenario
+}
+
 function versions (): string {
   const first = (cmd: string, args: string[]): string => (spawnSync(cmd, args, { encoding: 'latin1' }).stdout + spawnSync(cmd, args, { encoding: 'latin1' }).stderr).split('\n')[0]?.trim() ?? '?'
   return `Node ${process.version}; ${first('haproxy', ['-v'])}; ${first('nginx', ['-v'])}; ${first('wrk', ['-v'])}; kernel ${first('uname', ['-r'])}`
@@ -151,6 +164,10 @@ async function main (): Promise<void> {
     results.idleShards2.push(await idleTwoShards(ctx).catch((e: unknown) => { log(`bench: --shards 2 idle: ${(e as Error).message}`); return NaN }))
   }
   await stop(upstream.child)
+  if (!quick) {
+    log('bench: plugin reload scenario (20 reloads in 30 s)')
+    results.reload = await reloadScenario(ctx).catch((e: unknown) => { log(`bench: reload scenario: ${(e as Error).message}`); return undefined })
+  }
 
   const header = [
     `# Pilotfish benchmark, ${new Date().toISOString()}`, '',

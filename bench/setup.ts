@@ -50,10 +50,11 @@ export function checkCores (): string | undefined {
  */
 export function snapshotPilotfish (repo: string, dir: string): { root: string, version: string } {
   const git = (args: string[]): string => spawnSync('git', args, { cwd: repo, encoding: 'latin1' }).stdout.trim()
-  const diff = git(['diff', 'HEAD', '--', 'core', 'sidecar', 'schemas', 'plugins', 'package.json'])
+  const parts = ['core', 'sidecar', 'schemas', 'plugins', 'bench/plugins', 'test/e2e'] // test/e2e: the reload scenario and its harness
+  const diff = git(['diff', 'HEAD', '--', ...parts, 'package.json'])
   const version = `${git(['rev-parse', '--short', 'HEAD'])}${diff === '' ? '' : ` + uncommitted changes ${createHash('sha256').update(diff).digest('hex').slice(0, 8)}`}`
   const root = join(dir, 'pilotfish')
-  for (const d of ['core', 'sidecar', 'schemas', 'plugins']) if (existsSync(join(repo, d))) cpSync(join(repo, d), join(root, d), { recursive: true })
+  for (const d of parts) if (existsSync(join(repo, d))) cpSync(join(repo, d), join(root, d), { recursive: true })
   cpSync(join(repo, 'package.json'), join(root, 'package.json'))
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'))
   // What `npm ci` runs after installing (Pilotfish warms its compile cache there): measure Pilotfish as installed.

@@ -11,7 +11,8 @@ import { sleep, underLoad } from '../load.ts'
 
 const { values } = parseArgs({ options: { reloads: { type: 'string', default: '6' }, seconds: { type: 'string', default: '3' }, workers: { type: 'string', default: '8' }, shards: { type: 'string', default: '2' } } })
 const reloads = Number(values.reloads)
-const spacingMs = (Number(values.seconds) * 1000) / (reloads + 1)
+const totalMs = Number(values.seconds) * 1000
+const spacingMs = totalMs / (reloads + 1)
 
 /** A plugin whose code says which version it is: every response carries x-code. */
 const source = (code: string): string => `export default {
@@ -44,13 +45,13 @@ const reloadStatuses: number[] = []
 const started = Date.now()
 const result = await underLoad(pf.port, async () => {
   for (let i = 1; i <= reloads; i++) {
-    await sleep(spacingMs)
+    await sleep(Math.max(0, started + i * spacingMs - Date.now())) // on a fixed schedule: the run lasts `seconds`
     writeFileSync(file, source(`C${i}`))
     const r = await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')
     reloadStatuses.push(r.status)
     if (r.status === 200) loaded.push(`C${i}`)
   }
-  await sleep(spacingMs)
+  await sleep(Math.max(0, started + totalMs - Date.now()))
 }, Number(values.workers), 120_000, 'x-code')
 const seconds = (Date.now() - started) / 1000
 const wsAfter = await echo(ws, 'after').catch((e: Error) => e.message)
