@@ -69,7 +69,8 @@ export interface PluginEnv {
 }
 
 /**
- * The hooks a plugin may implement. Which ones run depends on where the config names the plugin:
+ * The hooks a plugin may implement. match, wrapSelector, onForward, onResponse, targetState and onState are
+ * synchronous: a promise returned from one of them counts as a failure of that hook (and is not awaited). Which ones run depends on where the config names the plugin:
  * - a listener's `plugins` list: onRequest, onForward and onResponse for every request on that listener;
  * - a rule condition `{ plugin: [name] }`: match;
  * - a rule action `{ type: plugin, plugin: name }`: route;
@@ -99,8 +100,11 @@ export interface PluginHooks {
   wrapSelector? (next: Selector, group: TargetGroup): Selector
   /** A target was chosen; last chance to edit the request head the target gets. */
   onForward? (req: PluginRequest, target: Target): void
-  /** The target's response head, before the client sees it (not called for replies Pilotfish makes itself). */
-  onResponse? (req: RequestCtx, res: PluginResponse): void
+  /**
+   * The target's response head, before the client sees it (not called for replies Pilotfish makes itself).
+   * `req.target` says who answered; the request's head has gone out, so editing it here changes nothing.
+   */
+  onResponse? (req: PluginRequest, res: PluginResponse): void
   /**
    * A listener kind: binds the sockets of a listener whose protocol the plugin declares (in every shard, with
    * reusePort, as the core does for http) and hands each connection to the sink once it carries HTTP/1.1

@@ -286,13 +286,15 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i]!
       if (p.hooks.onForward === undefined) continue
+      let failedClosed: boolean
       try {
-        p.hooks.onForward(this, target)
+        failedClosed = p.stray('onForward', p.hooks.onForward(this, target))
       } catch (err) {
-        if (p.failed('onForward', err)) {
-          this.#hookFailed(p)
-          return false
-        }
+        failedClosed = p.failed('onForward', err)
+      }
+      if (failedClosed) {
+        this.#hookFailed(p)
+        return false
       }
     }
     return true
@@ -303,7 +305,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       const p = plugins[i]!
       if (p.hooks.onResponse === undefined) continue
       try {
-        p.hooks.onResponse(this, res)
+        if (p.stray('onResponse', p.hooks.onResponse(this, res))) return p
       } catch (err) {
         if (p.failed('onResponse', err)) return p
       }

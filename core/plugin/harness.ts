@@ -297,8 +297,9 @@ class Harness implements PluginHarness {
     req.target = r.target = target
     const p = this.plugin
     if (p.hooks.onForward !== undefined) {
+      this.#log.current = r.failures
       try {
-        p.hooks.onForward(req, target)
+        if (p.stray('onForward', p.hooks.onForward(req, target))) return done(500)
       } catch (err) {
         if (this.#failed('onForward', r.failures, err)) return done(500)
       }
@@ -306,8 +307,9 @@ class Harness implements PluginHarness {
     if (init.response === undefined) return done(null)
     const head = responseHead(init.response.status, init.response.headers)
     if (p.hooks.onResponse !== undefined) {
+      this.#log.current = r.failures
       try {
-        p.hooks.onResponse(req, new ResponseEdit(head))
+        if (p.stray('onResponse', p.hooks.onResponse(req, new ResponseEdit(head)))) return done(500)
       } catch (err) {
         if (this.#failed('onResponse', r.failures, err)) return done(500)
       }

@@ -40,6 +40,16 @@ export class PluginInstance {
     return this.failClosed
   }
 
+  /**
+   * For hooks that must be synchronous: a promise they return is not awaited. It counts as a failure, and its
+   * rejection is caught here, so that it can never become an unhandled rejection that ends the shard.
+   */
+  stray (hook: HookName, result: unknown): boolean {
+    if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') return false
+    ;(result as Promise<unknown>).then(undefined, () => {})
+    return this.failed(hook, new TypeError(`${hook} must be synchronous; it returned a promise`))
+  }
+
   /** Throws at compile time (snapshot build) when the config uses the plugin for a hook it does not have. */
   require (hook: 'match' | 'route' | 'listen'): void {
     if (this.loaded && typeof this.hooks[hook] !== 'function') {
@@ -73,8 +83,11 @@ export class PluginCondition {
       const p = plugins[i]!
       let ok: boolean
       try {
-        ok = p.hooks.match!(ctx) === true
+        const r = p.hooks.match!(ctx)
+        if (p.stray('match', r)) throw new HookFailure(p.name)
+        ok = r === true
       } catch (err) {
+        if (err instanceof HookFailure) throw err
         if (p.failed('match', err)) throw new HookFailure(p.name)
         ok = false
       }
@@ -97,8 +110,14 @@ class ContainedSelector implements Selector {
 
   select (ctx: RequestCtx, group: TargetGroup): Target | null {
     try {
-      return this.#inner.select(ctx, group)
+      const t = this.#inner.select(ctx, group)
+      if (!this.#plugin.stray('wrapSelector', t)) return t
+      throw new HookFailure(this.#plugin.name)
     } catch (err) {
+      if (err instanceof HookFailure) {
+        if (this.#plugin.failClosed) throw err
+        return this.#next.select(ctx, group)
+      }
       if (this.#plugin.failed('wrapSelector', err)) throw new HookFailure(this.#plugin.name)
       return this.#next.select(ctx, group)
     }
@@ -134,6 +153,7 @@ export function applyTargetState (p: PluginInstance, targets: Target[], group: s
       p.failed('targetState', err)
       continue
     }
+    if (p.stray('targetState', state)) continue
     if (state === undefined || state === null) continue
     const w = state.weight
     const weight = typeof w === 'number' && Number.isInteger(w) && w >= 1 && w <= 1000 ? w : t.weight

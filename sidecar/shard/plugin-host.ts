@@ -54,7 +54,7 @@ export class PluginHost {
   #giveState (instance: PluginInstance, state: unknown): void {
     if (instance.hooks.onState === undefined) return
     try {
-      instance.hooks.onState(state)
+      instance.stray('onState', instance.hooks.onState(state))
     } catch (err) {
       instance.failed('onState', err)
     }

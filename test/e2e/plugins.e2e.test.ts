@@ -173,6 +173,18 @@ describe('containment: a failing hook fails its request only', () => {
     expect(await pluginErrors(pf.admin, 'faulty', 'onRequest')).toBe(5)
   })
 
+  it('a hook that must be synchronous but returns a promise is a failure, and its rejection harms nothing else', async () => {
+    const cfg = {
+      ...forwardConfig([be.port], { plugins: ['async-forward'] }),
+      plugins: [{ name: 'async-forward', from: fixture('async-forward') }], // fail-open, its own choice
+    }
+    expect((await callJson(`${pf.admin}/v1/config`, 'PUT', cfg)).status).toBe(200)
+    for (let i = 0; i < 3; i++) expect((await get(pf.port, '/')).status).toBe(200)
+    expect(await pluginErrors(pf.admin, 'async-forward', 'onForward')).toBe(3)
+    expect((await callJson(`${pf.admin}/v1/status`)).body.shardRestarts).toBe(0)
+    expect((await callJson(`${pf.admin}/v1/config`, 'PUT', config('closed'))).status).toBe(200)
+  })
+
   it('fail-open: the same faults skip the plugin and the request reaches the target', async () => {
     expect((await callJson(`${pf.admin}/v1/config`, 'PUT', config('open'))).status).toBe(200)
     for (const fault of ['throw', 'reject', 'never', 'invalid']) {
