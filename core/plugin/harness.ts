@@ -18,6 +18,7 @@ import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Re
 import { selectorFactory } from '../selector/index.ts'
 import { ResponseEdit } from './headers.ts'
 import { HarnessRequest, plain, responseHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
+import { checkDefinition } from './manifest.ts'
 import { applyTargetState, HookFailure, PluginCondition, PluginInstance, wrapSelector, type HookName } from './instance.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
@@ -101,6 +102,8 @@ const validators = new WeakMap<object, ValidateFunction>()
  * /from when the schema itself does not compile), or PF_ERR_PLUGIN_HOOK_FAILED when setup or wrapSelector throws.
  */
 export async function pluginHarness (definition: AnyDefinition, config: unknown = {}, options: HarnessOptions = {}): Promise<PluginHarness> {
+  const manifest = checkDefinition(definition)
+  if (typeof manifest === 'string') throw invalid([{ path: '/from', message: `could not load: ${manifest}` }])
   const name = options.name ?? definition.name
   const checked = validate(definition.configSchema, structuredClone(config)) // a copy: ajv fills defaults in place
   const log = new FailureLog()

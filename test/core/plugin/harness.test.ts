@@ -212,3 +212,10 @@ describe('pluginHarness: background work, state and target state', () => {
     expect(h.failures).toEqual([])
   })
 })
+
+describe('pluginHarness: what is not a plugin', () => {
+  it('refuses a definition the sidecar would refuse to load, with the same reason', async () => {
+    const notKebab = { name: 'Not Kebab', version: '1', configSchema: {}, setup: () => ({}) }
+    await expect(pluginHarness(notKebab as never)).rejects.toMatchObject({ problems: [{ path: '/from', message: 'could not load: name must be a kebab-case string' }] })
+  })
+})
