@@ -69,6 +69,8 @@ export class PluginRegistry {
   /** By module URL: read once, again only on reload. */
   #loaded = new Map<string, Loaded>()
   #views = new Map<string, PluginView>()
+  /** Told of every refused change to a plugin, for the sidecar's log. */
+  onFailed: (name: string, reason: string) => void = () => {}
 
   constructor (baseDir: string) {
     this.#baseDir = baseDir
@@ -144,12 +146,14 @@ export class PluginRegistry {
 
   /** A change involving the plugin failed: the running version stays, with the reason kept for the admin API. */
   failed (name: string, err: unknown): void {
+    const reason = err instanceof PilotfishError && err.problems.length > 0
+      ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ')
+      : (err as Error)?.message ?? String(err)
+    this.onFailed(name, reason)
     const view = this.#views.get(name)
     if (view === undefined) return
     view.state = 'last-change-failed'
-    view.lastError = err instanceof PilotfishError && err.problems.length > 0
-      ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ')
-      : (err as Error)?.message ?? String(err)
+    view.lastError = reason
   }
 
   list (): PluginView[] { return [...this.#views.values()] }

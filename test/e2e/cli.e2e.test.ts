@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deadPort, startBackend, type Backend } from './harness.ts'
 import { runCli, startCli } from './process.ts'
@@ -91,6 +91,43 @@ describe('pilotfish command line', () => {
     expect(ok.stderr).toBe('')
     expect(ok.code).toBe(0)
     expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)
+  })
+
+  it('validates plugins too: their module loads (from a path relative to the config file) and their own config schema', async () => {
+    const fixtures = new URL('./fixtures/plugins/', import.meta.url).pathname
+    const file = join(dir, 'plugins.yaml')
+    writeFileSync(file, [
+      'listeners: [{ name: web, port: 8080, plugins: [stamp], defaultAction: { type: fixed-response, statusCode: 200 } }]',
+      'plugins:',
+      `  - { name: stamp, from: ${join(relative(dir, fixtures), 'stamp.ts')}, config: { value: 7 } }`,
+    ].join('\n'))
+    const run = await runCli(['validate', file])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('/plugins/0/config/value')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('value: 7', 'value: seven'))
+    expect((await runCli(['validate', file])).code).toBe(0)
+  })
+
+  it('logs a refused plugin reload, and keeps serving the running version', async () => {
+    const port = await deadPort()
+    const plugin = join(dir, 'p.ts')
+    writeFileSync(plugin, "export default { name: 'p', version: '1', configSchema: {}, setup () { return {} } }\n")
+    const file = join(dir, 'reload.yaml')
+    writeFileSync(file, [
+      'admin: { port: 0 }',
+      `listeners: [{ name: web, host: 127.0.0.1, port: ${port}, plugins: [p], defaultAction: { type: fixed-response, statusCode: 200, body: ok } }]`,
+      'plugins: [{ name: p, from: ./p.ts }]',
+    ].join('\n'))
+    const pf = await startCli(['run', '--config', file, '--shards', '1'])
+    try {
+      const admin = /admin API on (http:\/\/[^\s;]+)/.exec(pf.stderr())![1]
+      writeFileSync(plugin, 'export default {\n')
+      expect((await fetch(`${admin}/v1/plugins/p/reload`, { method: 'POST' })).status).toBe(400)
+      expect(pf.stderr()).toMatch(/pilotfish: plugin p: change refused, the running version stays: \/plugins\/0\/from: could not load/)
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok')
+    } finally {
+      await pf.stop()
+    }
   })
 
   it('explains usage and exits 2 without a command', async () => {
