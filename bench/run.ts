@@ -16,10 +16,17 @@ import type { ReloadScenario } from './report.ts'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({
-  options: { reps: { type: 'string' }, duration: { type: 'string' }, quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    reps: { type: 'string' },
+    duration: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    peers: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
 })
 if (values.help === true) {
-  process.stdout.write('npm run bench -- [--reps N (3)] [--duration SECONDS (10)] [--quick (1 rep, 3 s, direct/Pilotfish/undici/HAProxy)]\n')
+  process.stdout.write('npm run bench -- [--reps N (3)] [--duration SECONDS (10)] [--quick (1 rep, 3 s, the quick peers, no reload scenario)]\n' +
+    '  [--peers "Pilotfish,Pilotfish + no-op plugin" (only these peers, plus direct; no reload scenario)]\n')
   process.exit(0)
 }
 const quick = values.quick
@@ -30,7 +37,12 @@ if (!(Number.isInteger(reps) && reps >= 1 && reps <= 20 && Number.isInteger(seco
   process.stderr.write('bench: --reps must be 1–20 and --duration 1–120 (whole seconds)\n')
   process.exit(2)
 }
-const selected: Peer[] = peers.filter((p) => !quick || p.quick)
+const only = values.peers?.split(',').map((n) => n.trim())
+const selected: Peer[] = peers.filter((p) => only !== undefined ? p.name === 'direct' || only.includes(p.name) : !quick || p.quick)
+if (only !== undefined && selected.length !== only.length + (only.includes('direct') ? 0 : 1)) {
+  process.stderr.write(`bench: --peers names one of: ${peers.map((p) => p.name).join(', ')}\n`)
+  process.exit(2)
+}
 const commandLine = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`
 const log = (line: string): void => { process.stderr.write(line + '\n') }
 
@@ -164,7 +176,7 @@ async function main (): Promise<void> {
     results.idleShards2.push(await idleTwoShards(ctx).catch((e: unknown) => { log(`bench: --shards 2 idle: ${(e as Error).message}`); return NaN }))
   }
   await stop(upstream.child)
-  if (!quick) {
+  if (!quick && only === undefined) {
     log('bench: plugin reload scenario (20 reloads in 30 s)')
     results.reload = await reloadScenario(ctx).catch((e: unknown) => { log(`bench: reload scenario: ${(e as Error).message}`); return undefined })
   }

@@ -17,8 +17,9 @@ export interface GroupRuntime {
   readonly group: TargetGroup
   readonly selector: Selector
   readonly responseTimeoutMs: number
-  /** The group's plugins that have onForward or onResponse hooks, in config order. */
-  readonly plugins: readonly PluginInstance[]
+  /** The group's plugins that have each hook, in config order: a request walks only lists of its stage. */
+  readonly onForward: readonly PluginInstance[]
+  readonly onResponse: readonly PluginInstance[]
 }
 
 /** What the engine reports when a request ends: the sidecar turns it into metrics and an access log line. */
@@ -57,6 +58,8 @@ export interface ListenerRuntime {
   readonly rules: RuleTable
   readonly groups: ReadonlyMap<string, GroupRuntime>
   readonly observer: RequestObserver
-  /** The listener's plugins that have request, forward or response hooks, in config order. */
-  readonly plugins: readonly PluginInstance[]
+  /** The listener's plugins that have each hook, in config order (empty lists cost a request one length check). */
+  readonly onRequest: readonly PluginInstance[]
+  readonly onForward: readonly PluginInstance[]
+  readonly onResponse: readonly PluginInstance[]
 }

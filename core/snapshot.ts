@@ -94,9 +94,9 @@ function hashOnOf (g: TargetGroupConfig): HashOn | undefined {
   return { sourceIp: true }
 }
 
-/** The named plugins that implement any of the given hooks (a plugin without them costs requests nothing). */
-function withHooks (plugins: PluginSet, names: readonly string[], hooks: ReadonlyArray<'onRequest' | 'onForward' | 'onResponse'>): PluginInstance[] {
-  return names.map((n) => pluginOf(plugins, n)).filter((p) => hooks.some((h) => typeof p.hooks[h] === 'function'))
+/** The named plugins that implement a hook (a plugin without it costs requests nothing at that stage). */
+function withHook (plugins: PluginSet, names: readonly string[], hook: 'onRequest' | 'onForward' | 'onResponse'): PluginInstance[] {
+  return names.map((n) => pluginOf(plugins, n)).filter((p) => typeof p.hooks[hook] === 'function')
 }
 
 function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], registry: EndpointRegistry, used: Set<string>, plugins: PluginSet): GroupRuntime {
@@ -120,7 +120,8 @@ function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], 
     group,
     selector: wrapSelector(selectorFactory(g.algorithm, hashOnOf(g))(group), group, named),
     responseTimeoutMs: g.responseTimeoutSeconds * 1000,
-    plugins: withHooks(plugins, g.plugins, ['onForward', 'onResponse']),
+    onForward: withHook(plugins, g.plugins, 'onForward'),
+    onResponse: withHook(plugins, g.plugins, 'onResponse'),
   }
 }
 
@@ -169,7 +170,9 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
       rules: new RuleTable(l, plugins),
       groups,
       observer,
-      plugins: withHooks(plugins, l.plugins, ['onRequest', 'onForward', 'onResponse']),
+      onRequest: withHook(plugins, l.plugins, 'onRequest'),
+      onForward: withHook(plugins, l.plugins, 'onForward'),
+      onResponse: withHook(plugins, l.plugins, 'onResponse'),
     }
     listeners.set(l.name, { runtime, config: l, port, kind: listenerKind(l, plugins) })
   }

@@ -163,14 +163,12 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
 
   /** The listener plugins' onRequest hooks from position `from` on, then the rules. */
   #onRequest (from: number): void {
-    const plugins = this.listener.plugins
+    const plugins = this.listener.onRequest
     for (let i = from; i < plugins.length; i++) {
       const p = plugins[i]!
-      const hook = p.hooks.onRequest
-      if (hook === undefined) continue
       let r: Reply | undefined | Promise<Reply | undefined>
       try {
-        r = hook.call(p.hooks, this)
+        r = p.hooks.onRequest!(this)
       } catch (err) {
         if (p.failed('onRequest', err)) return this.#hookFailed(p)
         continue
@@ -285,10 +283,9 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
   #onForward (plugins: readonly PluginInstance[], target: Target): boolean {
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i]!
-      if (p.hooks.onForward === undefined) continue
       let failedClosed: boolean
       try {
-        failedClosed = p.stray('onForward', p.hooks.onForward(this, target))
+        failedClosed = p.stray('onForward', p.hooks.onForward!(this, target))
       } catch (err) {
         failedClosed = p.failed('onForward', err)
       }
@@ -303,9 +300,8 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
   #onResponse (plugins: readonly PluginInstance[], res: ResponseEdit): PluginInstance | null {
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i]!
-      if (p.hooks.onResponse === undefined) continue
       try {
-        if (p.stray('onResponse', p.hooks.onResponse(this, res))) return p
+        if (p.stray('onResponse', p.hooks.onResponse!(this, res))) return p
       } catch (err) {
         if (p.failed('onResponse', err)) return p
       }
@@ -344,7 +340,8 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.#target = target
     this.targetId = target.endpoint.id
     target.endpoint.inFlight++
-    if (!this.#onForward(this.listener.plugins, target) || !this.#onForward(group.plugins, target)) return
+    if ((this.listener.onForward.length !== 0 && !this.#onForward(this.listener.onForward, target)) ||
+      (group.onForward.length !== 0 && !this.#onForward(group.onForward, target))) return
     const s = this.listener.settings
     const hostValue = s.preserveHost && this.host !== '' ? this.host : target.endpoint.id
     this.#outHead = rewriteRequestHead(this.head, this.query === '' ? this.path : `${this.path}?${this.query}`,
@@ -421,8 +418,8 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
         buf = buf.subarray(end)
         continue
       }
-      const lp = this.listener.plugins
-      const gp = this.#group!.plugins
+      const lp = this.listener.onResponse
+      const gp = this.#group!.onResponse
       if (lp.length + gp.length !== 0) {
         const edit = new ResponseEdit(res)
         const failed = this.#onResponse(lp, edit) ?? this.#onResponse(gp, edit)
