@@ -3,7 +3,7 @@
 // then load 127.0.0.1:18101 from the other core; the profile is written when it exits after --seconds.
 import { parseArgs } from 'node:util'
 import { Shard } from '../sidecar/shard/shard.ts'
-import { validateConfig } from '../schemas/compile.ts'
+import { validateConfig } from '../schemas/validate.ts'
 import { parseAddress } from '../sidecar/proxy-config.ts'
 
 const { values } = parseArgs({

@@ -2,7 +2,7 @@
 //
 // Every default lives here: ajv runs with useDefaults, so validated data always carries them and FromSchema
 // (keepDefaultedPropertiesOptional: false) types defaulted properties as present. Checks JSON Schema cannot
-// express (cross references, uniqueness, regexes that compile, CIDRs that parse) live in compile.ts.
+// express (cross references, uniqueness, regexes that compile, CIDRs that parse) live in validate.ts.
 // ALB references: rule-condition-types.html [S1], rule-action-types.html [S2], edit-target-group-attributes.html [S4].
 //
 // Each part is its own constant, embedded by value (no $ref): one FromSchema per exported alias keeps tsc well
@@ -16,7 +16,7 @@ const NAME = {
   description: 'must be 1-63 lower-case letters, digits or "-", starting with a letter',
 } as const
 
-/** A DNS name, IPv4 or IPv6 address (unbracketed). IPv6 forms are checked further with net.isIP in compile.ts. */
+/** A DNS name, IPv4 or IPv6 address (unbracketed). IPv6 forms are checked further with net.isIP in validate.ts. */
 export const hostSchema = {
   type: 'string',
   minLength: 1,
@@ -76,7 +76,7 @@ export const targetGroupSchema = {
       enum: ['round_robin', 'least_outstanding_requests', 'weighted_random', 'consistent_hash'],
       default: 'round_robin',
     },
-    /** Required iff algorithm is consistent_hash (checked in compile.ts). */
+    /** Required iff algorithm is consistent_hash (checked in validate.ts). */
     hashOn: hashOnSchema,
     /** Targets can also be registered at run time through the admin API. */
     targets: { type: 'array', items: targetSchema, default: [] },
@@ -165,7 +165,7 @@ export const fixedResponseActionSchema = {
   required: ['type', 'statusCode'],
   properties: {
     type: { const: 'fixed-response' },
-    /** 3XX is rejected in compile.ts, as ALB does (a redirect needs a Location: use the redirect action). */
+    /** 3XX is rejected in validate.ts, as ALB does (a redirect needs a Location: use the redirect action). */
     statusCode: { type: 'integer', minimum: 200, maximum: 599 },
     contentType: {
       enum: ['text/plain', 'text/css', 'text/html', 'application/javascript', 'application/json'],
@@ -227,10 +227,10 @@ export const conditionsSchema = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  description: 'needs at least one condition (path, pathRegex, method, host, headers, query, sourceIp)',
+  description: 'needs at least one condition (path, pathRegex, method, host, headers, query, sourceIp, plugin)',
   properties: {
     path: values(PATH_PATTERN),
-    /** JS RegExp source, no flags; tested against the raw path (checked to compile in compile.ts). */
+    /** JS RegExp source, no flags; tested against the raw path (checked to compile in validate.ts). */
     pathRegex: values({ type: 'string', minLength: 1, maxLength: 128 }),
     /** ALB: A–Z, "-" and "_", exact and case-sensitive [S1]. */
     method: values({ type: 'string', pattern: '^[A-Z_-]{1,40}$', description: 'must be an upper-case method name (A-Z, "-", "_")' }),
@@ -251,7 +251,7 @@ export const conditionsSchema = {
       required: ['value'],
       properties: { key: VALUE, value: VALUE },
     }),
-    /** CIDRs, IPv4 or IPv6; a plain address is /32 or /128 (checked to parse in compile.ts). */
+    /** CIDRs, IPv4 or IPv6; a plain address is /32 or /128 (checked to parse in validate.ts). */
     sourceIp: values({ type: 'string', minLength: 2, maxLength: 64 }),
     /** Plugins whose match hook decides; any of them matching is enough (OR). */
     plugin: values(NAME),
@@ -324,7 +324,7 @@ export const adminSchema = {
   properties: {
     host: { ...hostSchema, default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 9901 },
-    /** Bearer token for the admin API; required when host is not loopback (compile.ts). */
+    /** Bearer token for the admin API; required when host is not loopback (validate.ts). */
     token: { type: 'string', minLength: 1 },
   },
 } as const satisfies JSONSchema
@@ -370,5 +370,5 @@ export const sidecarSchema = {
   },
 } as const satisfies JSONSchema
 
-/** The validated config: what validateConfig (compile.ts) returns, every default filled in. */
+/** The validated config: what validateConfig (validate.ts) returns, every default filled in. */
 export type SidecarConfig = FromSchema<typeof sidecarSchema>

@@ -9,7 +9,8 @@
 // The plugin is taken to be named wherever its hooks apply: in the listener's `plugins` (onRequest, onForward,
 // onResponse), in a rule condition (match), as a rule action (route) and in every group's `plugins` (wrapSelector).
 import type { ValidateFunction } from 'ajv'
-import { ajv, invalid, schemaProblems } from '../../schemas/compile.ts'
+import { ajv } from '../../schemas/compile.ts'
+import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import { pluginEntrySchema } from '../../schemas/sidecar.schema.ts'
 import { PilotfishError } from '../errors.ts'
 import { pluginReplyHead } from '../forwarder/local-reply.ts'

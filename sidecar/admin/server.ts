@@ -3,7 +3,10 @@ import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PilotfishError } from '../../core/errors.ts'
 import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
-import { validatorCompiler } from '../../schemas/compile.ts'
+import type { ValidatorFactory } from '@fastify/ajv-compiler'
+import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler'
+import type { SchemaCheck } from '../../schemas/validate.ts'
+import { registerTarget } from '../../schemas/validators.generated.js'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
 import { version } from '../version.ts'
 
@@ -33,11 +36,24 @@ function tokenMatches (header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want)
 }
 
+/**
+ * Route schemas are checked with the config's precompiled validators (schemas/validate.ts): extra fields are
+ * errors (fastify's default would drop them) and types are not coerced. Fastify's own compilers would load
+ * Ajv and fast-json-stringify into the control plane (~6 MiB of RSS) for the one schema it has.
+ */
+const precompiled = new Map<unknown, SchemaCheck>([[registerTargetSchema.$id, registerTarget]])
+const noSchema = (what: string) => (route: { url?: string }): never => {
+  throw new Error(`admin route ${route.url ?? ''}: no precompiled ${what} for its schema`)
+}
+// The casts: fastify types these factories with Ajv's and fast-json-stringify's types, which the standalone
+// validate functions (a plain function with `.errors`, as fastify calls it) do not claim to be.
+const buildValidator = (() => (route: { schema: unknown, url?: string }): SchemaCheck =>
+  precompiled.get((route.schema as { $id?: string }).$id) ?? noSchema('validator')(route)) as unknown as ValidatorFactory
+const buildSerializer = (() => noSchema('serializer')) as unknown as SerializerFactory
+
 export function buildAdmin (cp: ControlPlane, token: string | undefined): FastifyInstance {
   // The body limit leaves room for large configs; the schema still bounds every field.
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 })
-  // The config's own ajv: extra fields are errors (fastify's default would drop them), types are not coerced.
-  app.setValidatorCompiler(validatorCompiler)
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, schemaController: { compilersFactory: { buildValidator, buildSerializer } } })
 
   if (token !== undefined && token !== '') {
     app.addHook('onRequest', async (req, reply) => {

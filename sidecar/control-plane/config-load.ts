@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { LineCounter, parseDocument } from 'yaml'
 import { PilotfishError, type Problem } from '../../core/errors.ts'
-import { validateConfig } from '../../schemas/compile.ts'
+import { validateConfig } from '../../schemas/validate.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 
 export type Env = Readonly<Record<string, string | undefined>>

@@ -3,14 +3,14 @@ import { watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
+import type { Registry as PromRegistry } from 'prom-client'
 import { PilotfishError } from '../../core/errors.ts'
 import { buildSnapshot, EndpointRegistry, type DrainingTarget, type PluginSpec, type SnapshotMessage } from '../../core/snapshot.ts'
 import { PluginInstance, type PluginSet } from '../../core/plugin/instance.ts'
 import { endpointId } from '../../core/forwarder/target-pool.ts'
 import type { RequestObserver } from '../../core/runtime.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
-import { validateConfig } from '../../schemas/compile.ts'
+import { validateConfig } from '../../schemas/validate.ts'
 import { ShardPool } from './shards.ts'
 import { PluginRegistry, pluginUrl } from './plugins.ts'
 import { TaskPools } from './tasks.ts'
@@ -268,8 +268,12 @@ export class ControlPlane {
     })
   }
 
-  /** Prometheus text: every shard's counters and histograms merged, plus gauges read at scrape time. */
+  /**
+   * Prometheus text: every shard's counters and histograms merged, plus gauges read at scrape time. prom-client
+   * is loaded on the first scrape: a sidecar nobody scrapes does not carry it (~6 MiB of RSS).
+   */
   async metrics (): Promise<{ contentType: string, body: string }> {
+    const { AggregatorRegistry, Gauge, Registry } = await import('prom-client')
     const stats = await this.shards.stats()
     const merged = AggregatorRegistry.aggregate(stats.map((s) => s.metrics) as Parameters<typeof AggregatorRegistry.aggregate>[0])
     const local = new Registry()
@@ -288,7 +292,7 @@ export class ControlPlane {
     }
     version.set(this.version)
     shards.set(this.shards.size)
-    const all = Registry.merge([merged as Registry, local as Registry])
+    const all = Registry.merge([merged as PromRegistry, local as PromRegistry])
     return { contentType: all.contentType, body: await all.metrics() }
   }
 

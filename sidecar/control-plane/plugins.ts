@@ -8,7 +8,7 @@ import type { ValidateFunction } from 'ajv'
 import { PilotfishError, type Problem } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
-import { ajv, invalid, schemaProblems } from '../../schemas/compile.ts'
+import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import type { InspectResult, Manifest } from './plugin-inspect.ts'
 
 const INSPECT_ENTRY = new URL('./plugin-inspect.ts', import.meta.url)
@@ -82,6 +82,8 @@ export class PluginRegistry {
     const manifest = await inspectPlugin(url)
     // ajv keeps schemas by $id: a reloaded plugin's schema must not collide with its previous version's.
     const { $id: _, ...schema } = manifest.configSchema as { $id?: string }
+    // Plugin schemas are known only at run time: ajv itself is loaded only when a sidecar has plugins.
+    const { ajv } = await import('../../schemas/compile.ts')
     let validate: ValidateFunction
     try {
       validate = ajv.compile(schema)

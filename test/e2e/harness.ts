@@ -2,7 +2,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { validateConfig } from '../../schemas/compile.ts'
+import { validateConfig } from '../../schemas/validate.ts'
 import { startSidecar, type Sidecar } from '../../sidecar/main.ts'
 
 export interface Backend {

@@ -1,7 +1,8 @@
 // Admin API bodies: the register-target body shares the config's target schema.
 import { describe, expect, it } from 'vitest'
 import type { PilotfishError } from '../../core/errors.ts'
-import { ajv, parseRegisterTarget } from '../../schemas/compile.ts'
+import { ajv } from '../../schemas/compile.ts'
+import { parseRegisterTarget } from '../../schemas/validate.ts'
 import { errorReplySchema, registerTargetSchema, targetGroupParamsSchema, targetStatusSchema } from '../../schemas/admin.schema.ts'
 
 describe('register target body', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { PilotfishError } from '../../core/errors.ts'
 import type { HashOn } from '../../core/pipeline.ts'
-import { validateConfig } from '../../schemas/compile.ts'
+import { validateConfig } from '../../schemas/validate.ts'
 import { sidecarSchema } from '../../schemas/sidecar.schema.ts'
 import type { ActionConfig, ConditionsConfig, HashOnConfig, ListenerConfig, SidecarConfig, TargetGroupConfig } from '../../schemas/sidecar.schema.ts'
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { RequestCtx } from '../../../core/pipeline.ts'
 import { RuleTable } from '../../../core/rule/rule-table.ts'
 import { hostEnd } from '../../../core/rule/conditions.ts'
-import { validateConfig } from '../../../schemas/compile.ts'
+import { validateConfig } from '../../../schemas/validate.ts'
 import type { ConditionsConfig, ListenerConfig } from '../../../schemas/sidecar.schema.ts'
 
 interface Req {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RequestCtx } from '../../../core/pipeline.ts'
 import { RedirectTemplate } from '../../../core/rule/redirect.ts'
-import { validateConfig } from '../../../schemas/compile.ts'
+import { validateConfig } from '../../../schemas/validate.ts'
 import type { RedirectActionConfig } from '../../../schemas/sidecar.schema.ts'
 
 function request (r: Partial<RequestCtx>): RequestCtx {

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { RequestCtx } from '../../../core/pipeline.ts'
 import { RuleTable, type ForwardAction, type FixedResponseAction, type RedirectAction } from '../../../core/rule/rule-table.ts'
-import { validateConfig } from '../../../schemas/compile.ts'
+import { validateConfig } from '../../../schemas/validate.ts'
 import type { ListenerConfig } from '../../../schemas/sidecar.schema.ts'
 
 function request (path: string, method = 'GET'): RequestCtx {
