@@ -12,8 +12,9 @@ if (process.env.NODE_COMPILE_CACHE === undefined) {
   if (directory !== undefined) process.env.NODE_COMPILE_CACHE = directory
 }
 if (process.argv[2] === '--warm-compile-cache') {
-  // Every module a control plane or a shard loads (shard.ts starts nothing outside a shard thread).
-  await Promise.all(['./cli.ts', './shard/shard.ts', './shard/access-log.ts'].map((m) => import(m)))
+  // Every module a control plane or a shard loads (shard.ts starts nothing outside a shard thread), the
+  // lazily imported ones too: the config-file loader (run, validate) and the access log.
+  await Promise.all(['./cli.ts', './control-plane/config-load.ts', './shard/shard.ts', './shard/access-log.ts'].map((m) => import(m)))
   module.flushCompileCache()
 } else {
   const { runCli } = await import('./cli.ts')
