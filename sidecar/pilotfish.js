@@ -13,8 +13,11 @@ if (process.env.NODE_COMPILE_CACHE === undefined) {
 }
 if (process.argv[2] === '--warm-compile-cache') {
   // Every module a control plane or a shard loads (shard.ts starts nothing outside a shard thread), the
-  // lazily imported ones too: the config-file loader (run, validate) and the access log.
-  await Promise.all(['./cli.ts', './control-plane/config-load.ts', './shard/shard.ts', './shard/access-log.ts'].map((m) => import(m)))
+  // lazily imported ones too: the config-file loader (run, validate), the access log, and with plugins the
+  // manifest reader (a worker entry that starts nothing here) and ajv for plugin config schemas.
+  const modules = ['./cli.ts', './control-plane/config-load.ts', './shard/shard.ts', './shard/access-log.ts',
+    './control-plane/plugin-inspect.ts', '../schemas/compile.ts']
+  await Promise.all(modules.map((m) => import(m)))
   module.flushCompileCache()
 } else {
   const { runCli } = await import('./cli.ts')
