@@ -1,14 +1,13 @@
 // Starts a sidecar: control plane, shards, admin API; stops it gracefully on SIGTERM / SIGINT.
-import type { FastifyInstance } from 'fastify'
 import { availableParallelism } from 'node:os'
 import { PilotfishError } from '../core/errors.ts'
 import type { SidecarConfig } from '../schemas/sidecar.schema.ts'
 import { ControlPlane } from './control-plane/control-plane.ts'
-import { buildAdmin } from './admin/server.ts'
+import { AdminListener } from './admin/listener.ts'
 
 export interface Sidecar {
   readonly controlPlane: ControlPlane
-  readonly admin: FastifyInstance
+  readonly admin: AdminListener
   /** Where the admin API listens, e.g. "http://127.0.0.1:9901". */
   readonly adminUrl: string
   stop (deadlineMs?: number): Promise<void>
@@ -25,10 +24,10 @@ export async function startSidecar (config: SidecarConfig, opts: { shards?: numb
     throw new PilotfishError('PF_ERR_ADMIN_EXPOSED', [admin.host])
   }
   const cp = await ControlPlane.start(config, opts.shards ?? availableParallelism(), opts.baseDir)
-  const app = buildAdmin(cp, admin.token)
+  const app = new AdminListener(cp, admin.token)
   let adminUrl: string
   try {
-    adminUrl = await app.listen({ host: admin.host, port: admin.port })
+    adminUrl = await app.listen(admin.host, admin.port)
   } catch (err) {
     await cp.stop(0)
     throw err

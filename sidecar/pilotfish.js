@@ -12,11 +12,12 @@ if (process.env.NODE_COMPILE_CACHE === undefined) {
   if (directory !== undefined) process.env.NODE_COMPILE_CACHE = directory
 }
 if (process.argv[2] === '--warm-compile-cache') {
-  // Every module a control plane or a shard loads (shard.ts starts nothing outside a shard thread), the
-  // lazily imported ones too: the config-file loader (run, validate), the access log, and with plugins the
-  // manifest reader (a worker entry that starts nothing here) and ajv for plugin config schemas.
+  // Every module a control plane or a shard loads (shard.ts starts nothing outside a shard thread), the lazily
+  // imported ones too: the config-file loader (run, validate), the access log, the admin API's routes (fastify,
+  // on the first admin request), and with plugins the manifest reader (a worker entry that starts nothing
+  // here) and ajv for plugin config schemas.
   const modules = ['./cli.ts', './control-plane/config-load.ts', './shard/shard.ts', './shard/access-log.ts',
-    './control-plane/plugin-inspect.ts', '../schemas/compile.ts']
+    './control-plane/plugin-inspect.ts', '../schemas/compile.ts', './admin/server.ts']
   await Promise.all(modules.map((m) => import(m)))
   module.flushCompileCache()
 } else {

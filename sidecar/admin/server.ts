@@ -1,6 +1,7 @@
-// The admin API (fastify): status, config, target groups, metrics. Loopback by default; bearer token when set.
+// The admin API (fastify): status, config, target groups, plugins, metrics. Loopback by default; bearer token
+// when set. Loaded on the first admin request (admin/listener.ts).
 import { timingSafeEqual } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify'
 import { PilotfishError } from '../../core/errors.ts'
 import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
 import type { ValidatorFactory } from '@fastify/ajv-compiler'
@@ -51,9 +52,15 @@ const buildValidator = (() => (route: { schema: unknown, url?: string }): Schema
   precompiled.get((route.schema as { $id?: string }).$id) ?? noSchema('validator')(route)) as unknown as ValidatorFactory
 const buildSerializer = (() => noSchema('serializer')) as unknown as SerializerFactory
 
-export function buildAdmin (cp: ControlPlane, token: string | undefined): FastifyInstance {
+/** The routes on a fastify app; `serverFactory` hands it the socket admin/listener.ts bound at start. */
+export function buildAdmin (cp: ControlPlane, token: string | undefined, serverFactory?: FastifyServerFactory): FastifyInstance {
   // The body limit leaves room for large configs; the schema still bounds every field.
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, schemaController: { compilersFactory: { buildValidator, buildSerializer } } })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 4 * 1024 * 1024,
+    schemaController: { compilersFactory: { buildValidator, buildSerializer } },
+    ...(serverFactory === undefined ? {} : { serverFactory }),
+  })
 
   if (token !== undefined && token !== '') {
     app.addHook('onRequest', async (req, reply) => {

@@ -90,6 +90,27 @@ describe('admin API', () => {
   })
 })
 
+describe('admin API loading', () => {
+  it('answers the requests that arrive while its routes load, a body included', async () => {
+    const be = await startBackend('be')
+    const pf = await startPilotfish(forwardConfig([be.port]))
+    try {
+      // All at once, before the routes exist (they load on the first request): each waits, none is lost.
+      const [status, put, groups, missing] = await Promise.all([
+        callJson(`${pf.admin}/v1/status`),
+        callJson(`${pf.admin}/v1/config`, 'PUT', forwardConfig([be.port, be.port + 1])),
+        callJson(`${pf.admin}/v1/target-groups`),
+        callJson(`${pf.admin}/v1/nope`),
+      ])
+      expect([status.status, put.status, groups.status, missing.status]).toEqual([200, 200, 200, 404])
+      expect(put.body.configVersion).toBe(2)
+    } finally {
+      await pf.stop()
+      await be.close()
+    }
+  })
+})
+
 describe('admin API security', () => {
   it('requires the bearer token when one is set', async () => {
     const be = await startBackend()
