@@ -151,6 +151,19 @@ export interface ListenerInfo {
 export interface ConnectionSink {
   /** Serves HTTP/1.1 on the connection with the listener's rules, as for an http listener. */
   http (socket: Socket): void
+  /**
+   * For kinds that move bytes themselves (L4): a target of the group for a connection from `clientIp`, chosen
+   * by the group's selector (its algorithm, eligible targets only, its plugins' selector wrappers), or null when
+   * none is eligible. It counts as in flight until release().
+   */
+  pick (group: string, clientIp: string): PickedTarget | null
+}
+
+export interface PickedTarget {
+  readonly host: string
+  readonly port: number
+  /** The connection to it has ended; once is enough, more calls do nothing. */
+  release (): void
 }
 
 export interface PluginServer {

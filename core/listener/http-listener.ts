@@ -3,8 +3,8 @@
 // and the drain are the same.
 import net from 'node:net'
 import { PilotfishError } from '../errors.ts'
-import type { PluginServer } from '../plugin-api.ts'
-import type { PluginInstance } from '../plugin/instance.ts'
+import type { PickedTarget, PluginServer, RequestCtx } from '../plugin-api.ts'
+import { HookFailure, type PluginInstance } from '../plugin/instance.ts'
 import type { ListenerRuntime } from '../runtime.ts'
 import { ClientConnection, type ConnectionOwner } from './client-connection.ts'
 
@@ -56,12 +56,43 @@ export class HttpListener implements ConnectionOwner {
   async #listenThroughPlugin (kind: PluginInstance): Promise<number> {
     const info = { name: this.runtime.name, host: this.host, port: this.port, protocol: this.runtime.settings.protocol }
     try {
-      this.#pluginServer = await kind.hooks.listen!(info, { http: (socket) => this.accept(socket) })
+      this.#pluginServer = await kind.hooks.listen!(info, { http: (socket) => this.accept(socket), pick: (group, ip) => this.#pick(group, ip) })
     } catch (err) {
       kind.failed('listen', err)
       throw new PilotfishError('PF_ERR_LISTENER_BIND', [this.runtime.name, `${this.host}:${this.port}`, `plugin ${kind.name}: ${(err as Error)?.message ?? String(err)}`], { cause: err })
     }
     return this.port
+  }
+
+  /** A target for an L4 connection: the group's selector asked with what a connection has (its source address). */
+  #pick (name: string, clientIp: string): PickedTarget | null {
+    const runtime = this.runtime
+    const group = runtime.groups.get(name)
+    if (group === undefined) return null
+    const ctx: RequestCtx = {
+      method: '', path: '', query: '', host: '', clientIp, clientPort: 0,
+      protocol: runtime.settings.protocol, listenerPort: runtime.settings.listenerPort, header: () => undefined,
+    }
+    let target
+    try {
+      target = group.selector.select(ctx, group.group)
+    } catch (err) {
+      if (err instanceof HookFailure) return null // a fail-closed selector wrapper failed: counted already
+      throw err
+    }
+    if (target === null) return null
+    const endpoint = target.endpoint
+    endpoint.inFlight++
+    let released = false
+    return {
+      host: endpoint.host,
+      port: endpoint.port,
+      release () {
+        if (released) return
+        released = true
+        endpoint.inFlight--
+      },
+    }
   }
 
   get connectionCount (): number { return this.#connections.size }

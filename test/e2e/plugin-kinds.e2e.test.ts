@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -102,5 +103,52 @@ describe('a listener kind from a plugin (https)', () => {
     const r = await callJson(`${pf.admin}/v1/config`, 'PUT', cfg)
     expect(r.status).toBe(400)
     expect(r.body.problems).toContainEqual({ path: '/listeners/0/protocol', message: 'quic is not provided by any plugin in /listeners/0/plugins (http is built in)' })
+  })
+})
+
+describe('a listener kind that moves bytes itself (tcp)', () => {
+  let echoes: net.Server[] = []
+  let pf: Running
+  beforeAll(async () => {
+    for (const name of ['one', 'two']) {
+      const server = net.createServer((s) => s.on('data', (d) => s.write(`${name}:${d.toString()}`)))
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      echoes.push(server)
+    }
+    const targets = echoes.map((s) => ({ host: '127.0.0.1', port: (s.address() as net.AddressInfo).port }))
+    pf = await startPilotfish({
+      listeners: [{ name: 'tcp', host: '127.0.0.1', port: 0, protocol: 'tcp', plugins: ['tcp'], defaultAction: { type: 'fixed-response', statusCode: 404 } }],
+      targetGroups: [{ name: 'echo', targets }],
+      plugins: [{ name: 'tcp', from: fixture('tcp-lite'), config: { targetGroup: 'echo' } }],
+    }, 2)
+  })
+  afterAll(async () => {
+    await pf.stop()
+    for (const s of echoes) s.close()
+    echoes = []
+  })
+
+  const roundTrip = (text: string): Promise<string> => new Promise((resolve, reject) => {
+    const s = net.connect(pf.port, '127.0.0.1', () => s.write(text))
+    s.once('data', (d) => { resolve(d.toString()); s.destroy() })
+    s.once('error', reject)
+  })
+
+  it("picks targets with the group's algorithm and passes bytes both ways", async () => {
+    const answers = new Set<string>()
+    for (let i = 0; i < 8; i++) answers.add(await roundTrip('ping'))
+    expect(answers).toEqual(new Set(['one:ping', 'two:ping']))
+  })
+
+  it('counts a connection in flight until the plugin releases it', async () => {
+    const s = net.connect(pf.port, '127.0.0.1')
+    await new Promise((resolve) => s.once('connect', resolve))
+    s.write('hold')
+    await new Promise((resolve) => s.once('data', resolve))
+    const inFlight = async (): Promise<number> => ((await callJson(`${pf.admin}/v1/target-groups/echo`)).body.targets as Array<{ inFlight: number }>)
+      .reduce((n, t) => n + t.inFlight, 0)
+    expect(await inFlight()).toBe(1)
+    s.destroy()
+    expect(await until(async () => (await inFlight()) === 0)).toBe(true)
   })
 })
