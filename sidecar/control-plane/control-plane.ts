@@ -45,6 +45,8 @@ export class ControlPlane {
   #sweeper: NodeJS.Timeout | null = null
   #watchers = new Map<string, { path: string, close: () => void }>()
   readonly #tasks = new TaskPools()
+  /** Final metrics of shards retired by plugin reloads, merged into every scrape (compacted on the way). */
+  #retired: unknown[][] = []
   readonly #baseDir: string
 
   private constructor (config: SidecarConfig, shards: ShardPool, plugins: PluginRegistry, baseDir: string) {
@@ -54,6 +56,7 @@ export class ControlPlane {
     this.#baseDir = baseDir
     shards.onTask = (generation, url, data) => this.#tasks.run(generation, url, data)
     shards.onGenerationGone = (generation) => { void this.#tasks.retire(generation) }
+    shards.onRetiredMetrics = (metrics) => { this.#retired.push(metrics) }
   }
 
   /** `baseDir`: where plugin paths in the config are relative to (the config file's folder). */
@@ -274,8 +277,16 @@ export class ControlPlane {
    */
   async metrics (): Promise<{ contentType: string, body: string }> {
     const { AggregatorRegistry, Gauge, Registry } = await import('prom-client')
+    type Parts = Parameters<typeof AggregatorRegistry.aggregate>[0]
+    // Taken before asking the shards: a shard that retires meanwhile is counted live or retired, not both.
+    let retired = this.#retired.slice()
+    if (retired.length > 1) {
+      const compact = await AggregatorRegistry.aggregate(retired as Parts).getMetricsAsJSON()
+      this.#retired = [compact, ...this.#retired.slice(retired.length)]
+      retired = [compact]
+    }
     const stats = await this.shards.stats()
-    const merged = AggregatorRegistry.aggregate(stats.map((s) => s.metrics) as Parameters<typeof AggregatorRegistry.aggregate>[0])
+    const merged = AggregatorRegistry.aggregate([...retired, ...stats.map((s) => s.metrics)] as Parts)
     const local = new Registry()
     const registers = [local]
     const inFlight = new Gauge({ name: 'pilotfish_requests_in_flight', help: 'Requests in progress, by listener', labelNames: ['listener'], registers })

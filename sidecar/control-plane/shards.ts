@@ -110,11 +110,13 @@ class ShardHandle {
     return now - this.#lastMoved > STALL_MS
   }
 
-  async drainAndExit (deadlineMs: number, closeIdle: boolean): Promise<void> {
-    if (this.exited) return
+  /** Resolves with the shard's final metrics (none if it exited first). */
+  async drainAndExit (deadlineMs: number, closeIdle: boolean): Promise<unknown[]> {
+    if (this.exited) return []
     this.watched = false // a draining shard may well be idle; its deadline ends it either way
-    await this.request({ type: 'drain', deadlineMs, closeIdle }, 'drained')
+    const r = await this.request({ type: 'drain', deadlineMs, closeIdle }, 'drained')
     await this.worker.terminate()
+    return r.type === 'drained' ? r.metrics : []
   }
 }
 
@@ -142,6 +144,8 @@ export class ShardPool {
   onTask: (generation: number, url: string, data: unknown) => Promise<unknown> = () => Promise.reject(new Error('no task pool'))
   /** Every shard of a generation has exited. */
   onGenerationGone: (generation: number) => void = () => {}
+  /** A retired shard's final metrics, so that counters do not step down when it exits after a reload. */
+  onRetiredMetrics: (metrics: unknown[]) => void = () => {}
   /** The last state each plugin published, for shards that start later. */
   readonly #states = new Map<string, unknown>()
 
@@ -239,7 +243,8 @@ export class ShardPool {
     this.#last = snapshot
     for (const s of old) {
       this.#retiring.add(s)
-      void s.drainAndExit(drainMs, false) // clients are still coming: no idle connection is cut mid-send
+      // Clients are still coming: no idle connection is cut mid-send.
+      void s.drainAndExit(drainMs, false).then((metrics) => { if (metrics.length > 0) this.onRetiredMetrics(metrics) })
     }
   }
 

@@ -19,6 +19,6 @@ export type FromShard =
   | { type: 'applied', version: number }
   | { type: 'apply-failed', version: number, message: string }
   | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[] }
-  | { type: 'drained' }
+  | { type: 'drained', metrics: unknown[] } // the shard's final counts: a retired generation's requests still count
   | { type: 'plugin-state', plugin: string, state: unknown }
   | { type: 'task', id: number, url: string, data: unknown }

@@ -160,7 +160,7 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
         return
       case 'drain':
         shard.drain(m.deadlineMs, m.closeIdle).then(() => {
-          send({ type: 'drained' })
+          send({ type: 'drained', metrics: shard.metrics.toJSON() })
           port.close()
         }, () => port.close())
     }

@@ -83,6 +83,35 @@ describe('plugin code reload: a new shard generation, no failed request', () => 
   })
 })
 
+describe('metrics across a reload', () => {
+  it("keep counting the requests a retired generation served after its shards exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pilotfish-metrics-'))
+    const file = join(dir, 'gen.ts')
+    writeFileSync(file, source('M1'))
+    const be = await startBackend('be')
+    const pf = await startPilotfish({ ...forwardConfig([be.port], { plugins: ['gen'] }), plugins: [{ name: 'gen', from: file }] }, 2)
+    const total = async (): Promise<number> => {
+      const text = await (await fetch(`${pf.admin}/metrics`)).text()
+      return [...text.matchAll(/^pilotfish_requests_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0)
+    }
+    try {
+      for (let i = 0; i < 10; i++) await fetch(`http://127.0.0.1:${pf.port}/`, { headers: { connection: 'close' } }).then((r) => r.text())
+      expect(await total()).toBe(10)
+      writeFileSync(file, source('M2'))
+      expect((await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')).status).toBe(200)
+      for (let i = 0; i < 100 && (await callJson(`${pf.admin}/v1/plugins`)).body.retiringShards > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+      expect((await callJson(`${pf.admin}/v1/plugins`)).body.retiringShards).toBe(0)
+      expect(await total()).toBe(10) // the old generation's 10, though its shards are gone
+      for (let i = 0; i < 5; i++) await fetch(`http://127.0.0.1:${pf.port}/`, { headers: { connection: 'close' } }).then((r) => r.text())
+      expect(await total()).toBe(15)
+    } finally {
+      await pf.stop()
+      await be.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('plugin code reloads under load (in a network namespace of the test\'s own)', () => {
   it('20 reloads in 30 s fail no request, answer each from exactly one generation, and keep a WebSocket open', async () => {
     const script = fileURLToPath(new URL('./scenarios/reload-under-load.ts', import.meta.url))
