@@ -30,6 +30,8 @@ export interface PluginSpec {
   config: unknown
   failClosed: boolean
   timeoutMs: number
+  /** For the plugin's pool tasks (env.runTask). */
+  taskTimeoutMs: number
 }
 
 export interface SnapshotListener {

@@ -346,6 +346,8 @@ export const pluginEntrySchema = {
     failMode: { enum: ['open', 'closed'] },
     /** An asynchronous hook that takes longer fails (counted like a throw). */
     hookTimeoutSeconds: seconds(5, 300),
+    /** A pool task (env.runTask) still running after this is stopped (its pool thread ends) and its promise rejects. */
+    taskTimeoutSeconds: seconds(30, 3600),
     /** Reload when the module file changes (its own file, not what it imports), as POST /v1/plugins/{name}/reload does. */
     watch: { type: 'boolean', default: false },
   },

@@ -54,7 +54,7 @@ export class ControlPlane {
     this.shards = shards
     this.plugins = plugins
     this.#baseDir = baseDir
-    shards.onTask = (generation, url, data) => this.#tasks.run(generation, url, data)
+    shards.onTask = (generation, url, data, timeoutMs) => this.#tasks.run(generation, url, data, timeoutMs)
     shards.onGenerationGone = (generation) => { void this.#tasks.retire(generation) }
     shards.onRetiredMetrics = (metrics) => { this.#retired.push(metrics) }
   }

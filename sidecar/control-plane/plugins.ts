@@ -129,6 +129,7 @@ export class PluginRegistry {
         config: entry.config,
         failClosed: (entry.failMode ?? loaded.manifest.failMode ?? 'closed') === 'closed',
         timeoutMs: entry.hookTimeoutSeconds * 1000,
+        taskTimeoutMs: entry.taskTimeoutSeconds * 1000,
       })
     }
     checkProtocols(config, loadedByName, problems)

@@ -141,7 +141,7 @@ export class ShardPool {
   restarts = 0
   onRestart: (index: number, code: number, stalled: boolean) => void = () => {}
   /** Runs a plugin task for a shard of the given generation (control-plane/tasks.ts). */
-  onTask: (generation: number, url: string, data: unknown) => Promise<unknown> = () => Promise.reject(new Error('no task pool'))
+  onTask: (generation: number, url: string, data: unknown, timeoutMs: number) => Promise<unknown> = () => Promise.reject(new Error('no task pool'))
   /** Every shard of a generation has exited. */
   onGenerationGone: (generation: number) => void = () => {}
   /** A retired shard's final metrics, so that counters do not step down when it exits after a reload. */
@@ -195,7 +195,7 @@ export class ShardPool {
     const reply = (ok: boolean, value: unknown, message: string): void => {
       if (!h.exited) h.worker.postMessage({ type: 'task-result', id: m.id, ok, value, message } satisfies ToShard)
     }
-    this.onTask(h.generation, m.url, m.data).then((v) => reply(true, v, ''), (e: unknown) => reply(false, undefined, (e as Error)?.message ?? String(e)))
+    this.onTask(h.generation, m.url, m.data, m.timeoutMs).then((v) => reply(true, v, ''), (e: unknown) => reply(false, undefined, (e as Error)?.message ?? String(e)))
   }
 
   #watch (): void {

@@ -10,7 +10,8 @@ const IDLE_TIMEOUT_MS = 30_000
 export class TaskPools {
   #pools = new Map<number, Promise<Piscina>>()
 
-  run (generation: number, url: string, data: unknown): Promise<unknown> {
+  /** Runs a task; one still running after `timeoutMs` is aborted (piscina ends its thread) and rejects. */
+  run (generation: number, url: string, data: unknown, timeoutMs: number): Promise<unknown> {
     let pool = this.#pools.get(generation)
     if (pool === undefined) {
       pool = import('piscina').then(({ Piscina }) => new Piscina({
@@ -20,7 +21,10 @@ export class TaskPools {
       }))
       this.#pools.set(generation, pool)
     }
-    return pool.then((p) => p.run(data, { filename: url }))
+    return pool.then((p) => p.run(data, { filename: url, signal: AbortSignal.timeout(timeoutMs) })).catch((err: unknown) => {
+      if ((err as Error)?.name === 'AbortError') throw new Error(`task ${url} did not finish within ${timeoutMs / 1000} s`)
+      throw err
+    })
   }
 
   /** Every shard of the generation has exited: its pool goes too. */

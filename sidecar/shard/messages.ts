@@ -21,4 +21,4 @@ export type FromShard =
   | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[] }
   | { type: 'drained', metrics: unknown[] } // the shard's final counts: a retired generation's requests still count
   | { type: 'plugin-state', plugin: string, state: unknown }
-  | { type: 'task', id: number, url: string, data: unknown }
+  | { type: 'task', id: number, url: string, data: unknown, timeoutMs: number }

@@ -8,7 +8,7 @@ import { PilotfishError } from '../../core/errors.ts'
 interface Entry { readonly key: string, readonly instance: PluginInstance }
 
 /** An instance is set up again only when something in its spec changed. */
-const specKey = (spec: PluginSpec): string => JSON.stringify([spec.url, spec.config, spec.failClosed, spec.timeoutMs])
+const specKey = (spec: PluginSpec): string => JSON.stringify([spec.url, spec.config, spec.failClosed, spec.timeoutMs, spec.taskTimeoutMs])
 
 /** At most this many log lines per plugin per second: a hook failing on every request must not flood stderr. */
 const LOG_PER_SECOND = 10
@@ -16,8 +16,8 @@ const LOG_PER_SECOND = 10
 /** What the host needs from its shard: counting failures, and the ways to the control plane. */
 export interface HostChannel {
   onFailure (plugin: string, hook: string): void
-  /** Runs a task module in the sidecar's worker pool (piscina). */
-  runTask (url: string, data: unknown): Promise<unknown>
+  /** Runs a task module in the sidecar's worker pool (piscina), stopped after timeoutMs. */
+  runTask (url: string, data: unknown, timeoutMs: number): Promise<unknown>
   /** To every shard's instance of the plugin, this shard's included. */
   publish (plugin: string, state: unknown): void
   refreshTargets (): void
@@ -121,7 +121,7 @@ export class PluginHost {
       runTask: (task, data) => {
         const url = Object.hasOwn(tasks, task) ? tasks[task] : undefined
         if (url === undefined) return Promise.reject(new Error(`plugin ${spec.name} has no task ${task}`))
-        return channel.runTask(String(url), data)
+        return channel.runTask(String(url), data, spec.taskTimeoutMs)
       },
       publish: (state) => channel.publish(spec.name, state),
       refreshTargets: () => channel.refreshTargets(),

@@ -27,10 +27,10 @@ export class Shard {
     this.#send = send
     this.plugins = new PluginHost(index, generation, {
       onFailure: (plugin, hook) => this.metrics.pluginError(plugin, hook),
-      runTask: (url, data) => new Promise((resolve, reject) => {
+      runTask: (url, data, timeoutMs) => new Promise((resolve, reject) => {
         const id = ++this.#taskId
         this.#tasks.set(id, { resolve, reject })
-        this.#send({ type: 'task', id, url, data })
+        this.#send({ type: 'task', id, url, data, timeoutMs })
       }),
       publish: (plugin, state) => this.#send({ type: 'plugin-state', plugin, state }),
       refreshTargets: () => this.#refresh(),

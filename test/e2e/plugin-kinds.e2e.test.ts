@@ -152,3 +152,23 @@ describe('a listener kind that moves bytes itself (tcp)', () => {
     expect(await until(async () => (await inFlight()) === 0)).toBe(true)
   })
 })
+
+describe('pool tasks', () => {
+  let pf: Running
+  beforeAll(async () => {
+    pf = await startPilotfish({
+      ...forwardConfig([1], { plugins: ['tasky'] }),
+      plugins: [{ name: 'tasky', from: fixture('tasky'), taskTimeoutSeconds: 0.5, hookTimeoutSeconds: 5 }],
+    })
+  })
+  afterAll(async () => { await pf.stop() })
+
+  it('a task that never returns is stopped at its timeout, and the pool runs the next ones', async () => {
+    const first = await fetch(`http://127.0.0.1:${pf.port}/`)
+    expect([first.status, await first.text()]).toEqual([200, 'done'])
+    const stuck = await fetch(`http://127.0.0.1:${pf.port}/`, { headers: { 'x-spin': 'forever' } })
+    expect(stuck.status).toBe(504)
+    expect(await stuck.text()).toMatch(/did not finish within 0.5 s/)
+    for (let i = 0; i < 3; i++) expect(await (await fetch(`http://127.0.0.1:${pf.port}/`)).text()).toBe('done')
+  })
+})
