@@ -82,12 +82,12 @@ export interface PluginHooks {
   /** Before the rules. Edit the request's headers, or return a Reply to answer it without a target. */
   onRequest? (req: PluginRequest): Reply | undefined | Promise<Reply | undefined>
   /** A rule condition: true when the request matches. Synchronous: rules are matched in one pass. */
-  match? (req: RequestCtx): boolean
+  match? (req: RoutingRequest): boolean
   /**
    * A rule action: forward to a target group, or answer. Undefined means "not mine": matching goes on with the
    * next rule, then the listener's default action.
    */
-  route? (req: RequestCtx): Route | undefined | Promise<Route | undefined>
+  route? (req: RoutingRequest): Route | undefined | Promise<Route | undefined>
   /**
    * For each target of a group that lists the plugin: whether it may get new requests, and its weight. Asked
    * when a snapshot is built and after env.refreshTargets(); several plugins' answers combine (any ineligible
@@ -115,8 +115,17 @@ export interface PluginHooks {
   close? (): void | Promise<void>
 }
 
+/** The request as match and route see it. */
+export interface RoutingRequest extends RequestCtx {
+  /**
+   * Scratch space for this request, shared by every hook that sees it (what route found, onForward and
+   * onResponse can use). Made on first use. Key it by your plugin's name: other plugins see it too.
+   */
+  readonly locals: Record<string, unknown>
+}
+
 /** A request whose head a hook may edit. Edits are seen by the rules and hooks that run after. */
-export interface PluginRequest extends RequestCtx {
+export interface PluginRequest extends RoutingRequest {
   /** The chosen target, once there is one (onForward, onResponse). */
   readonly target: Target | null
   /** Replaces every field of that name (or adds one). Framing and connection fields cannot be set. */

@@ -118,6 +118,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
   #plugin: PluginInstance | null = null
   #waiting = false
   #held: Buffer[] | null = null
+  #locals: Record<string, unknown> | null = null
 
   constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead, path: string, query: string, host: string) {
     this.listener = listener
@@ -151,6 +152,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     return found
   }
 
+  get locals (): Record<string, unknown> { return this.#locals ??= {} }
   setHeader (name: string, value: string): void { setField(this.head, name, value) }
   removeHeader (name: string): void { removeField(this.head, name) }
 

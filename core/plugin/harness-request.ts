@@ -35,6 +35,8 @@ export class HarnessRequest implements PluginRequest {
   readonly listenerPort: number
   readonly fields: FieldArrays = { names: [], rawNames: [], values: [] }
   target: Target | null = null
+  #locals: Record<string, unknown> | null = null
+  get locals (): Record<string, unknown> { return this.#locals ??= {} }
 
   constructor (init: SyntheticRequestInit) {
     const path = init.path ?? '/'

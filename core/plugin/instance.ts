@@ -3,7 +3,7 @@
 // Call sites in the core hold one try/catch each. A hook that throws is recorded here (counted and logged by the
 // shard), then either fails its request with 500 (fail-closed) or is skipped as if it had no opinion (fail-open).
 import { PilotfishError } from '../errors.ts'
-import type { PluginHooks, Selector, TargetGroup, RequestCtx, Target } from '../plugin-api.ts'
+import type { PluginHooks, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
 
 export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'listen' | 'close'
 
@@ -83,7 +83,8 @@ export class PluginCondition {
       const p = plugins[i]!
       let ok: boolean
       try {
-        const r = p.hooks.match!(ctx)
+        // The rule table is always given the engine's request, which is a RoutingRequest (exchange.ts).
+        const r = p.hooks.match!(ctx as RoutingRequest)
         if (p.stray('match', r)) throw new HookFailure(p.name)
         ok = r === true
       } catch (err) {

@@ -2,7 +2,7 @@
 // bearer token's claim (not verified: see README). As a rule action its route hook picks the group; as a rule
 // condition its match hook says whether a tenant could be read; named in the listener's (or the groups')
 // plugins, its onForward tells the target which tenant it serves.
-import type { PluginDefinition, Reply, RequestCtx, Route } from '../../../core/plugin-api.ts'
+import type { PluginDefinition, Reply, Route, RoutingRequest } from '../../../core/plugin-api.ts'
 import { configSchema } from './schema.ts'
 import { jwtClaim, validTenant } from './tenant.ts'
 
@@ -20,12 +20,16 @@ export default {
       ? { targetGroup: config.defaultGroup }
       : { statusCode: config.unknownReply.statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: config.unknownReply.body } satisfies Reply
 
-    function tenantOf (req: RequestCtx): string | undefined {
-      for (let i = 0; i < fromJwt.length; i++) {
-        const t = fromJwt[i] ? jwtClaim(req.header('authorization'), claim) : validTenant(req.header(header))
-        if (t !== undefined) return t
+    // Read once per request, then kept in req.locals for the hooks after (null: no tenant).
+    function tenantOf (req: RoutingRequest): string | undefined {
+      const seen = req.locals['tenant-routing']
+      if (seen !== undefined) return (seen as string | null) ?? undefined
+      let t: string | undefined
+      for (let i = 0; i < fromJwt.length && t === undefined; i++) {
+        t = fromJwt[i] ? jwtClaim(req.header('authorization'), claim) : validTenant(req.header(header))
       }
-      return undefined
+      req.locals['tenant-routing'] = t ?? null
+      return t
     }
 
     return {
@@ -34,7 +38,6 @@ export default {
         const t = tenantOf(req)
         return (t === undefined ? undefined : routes.get(t)) ?? unknown
       },
-      // Read again rather than remembered: hooks share no per-request state, and a decode is cheap.
       onForward (req) {
         const t = tenantOf(req)
         if (t === undefined) req.removeHeader(config.forwardHeader)

@@ -219,3 +219,25 @@ describe('pluginHarness: what is not a plugin', () => {
     await expect(pluginHarness(notKebab as never)).rejects.toMatchObject({ problems: [{ path: '/from', message: 'could not load: name must be a kebab-case string' }] })
   })
 })
+
+describe('pluginHarness: per-request locals', () => {
+  it('are shared by the hooks of one request and start empty for the next', async () => {
+    const configSchema = { type: 'object' } as const
+    const def = {
+      name: 'remember',
+      version: '1',
+      configSchema,
+      setup: () => ({
+        route (req) {
+          const before = req.locals.remember
+          req.locals.remember = 'picked a'
+          return before === undefined ? { targetGroup: 'a' } : { statusCode: 500 }
+        },
+        onForward (req) { req.setHeader('x-remembered', String(req.locals.remember)) },
+      } satisfies PluginHooks),
+    } satisfies PluginDefinition<typeof configSchema>
+    const h = await pluginHarness(def, {}, { targetGroups: { a: [{ host: '127.0.0.1', port: 1 }] } })
+    for (let i = 0; i < 2; i++) expect((await h.request()).requestHeaders['x-remembered']).toBe('picked a')
+    await h.close()
+  })
+})
