@@ -52,7 +52,7 @@ export function pluginUrl (from: string, baseDir: string): string {
   return pathToFileURL(isAbsolute(from) ? from : resolve(baseDir, from)).href
 }
 
-interface Loaded { manifest: Manifest, validate: ValidateFunction }
+interface Loaded { manifest: Manifest, schema: object, validate: ValidateFunction }
 
 /** A listener whose protocol is not the core's http needs one of its plugins to provide it. */
 function checkProtocols (config: SidecarConfig, manifests: ReadonlyMap<string, Manifest>, problems: Problem[]): void {
@@ -90,7 +90,9 @@ export class PluginRegistry {
     } catch (err) {
       throw new Error(`its configSchema is not a valid JSON Schema: ${(err as Error).message}`)
     }
-    const loaded = { manifest, validate }
+    // Ajv keeps every schema it compiled: drop the one this replaces, or each reload would add one for good.
+    if (cached !== undefined) ajv.removeSchema(cached.schema)
+    const loaded = { manifest, schema, validate }
     this.#loaded.set(url, loaded)
     return loaded
   }
@@ -104,6 +106,7 @@ export class PluginRegistry {
     const problems: Problem[] = []
     const specs: PluginSpec[] = []
     const loadedByName = new Map<string, Manifest>()
+    const readNow = new Set<string>() // a module two entries share is read once per call
     for (const [i, entry] of config.plugins.entries()) {
       const at = `/plugins/${i}`
       const url = pluginUrl(entry.from, this.#baseDir)
@@ -113,7 +116,8 @@ export class PluginRegistry {
       }
       let loaded: Loaded
       try {
-        loaded = await this.#load(url, fresh)
+        loaded = await this.#load(url, fresh && !readNow.has(url))
+        readNow.add(url)
       } catch (err) {
         problems.push({ path: `${at}/from`, message: `could not load: ${(err as Error).message}` })
         continue
