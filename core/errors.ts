@@ -17,6 +17,7 @@ const messages = {
   PF_ERR_PLUGIN_HOOK: 'plugin %s is used for its %s hook, which it does not have',
   PF_ERR_PLUGIN_HOOK_FAILED: 'plugin %s failed in %s: %s',
   PF_ERR_PLUGIN_UNKNOWN: 'plugin %s is not in the config',
+  PF_ERR_PLUGIN_TARGET_GROUP: 'plugin %s routes to target group %s, which does not exist',
 } as const
 export type ErrorCode = keyof typeof messages
 export const errorCodes = Object.keys(messages) as ErrorCode[]

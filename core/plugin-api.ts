@@ -111,6 +111,11 @@ export interface PluginHooks {
    * (after a TLS handshake, say). close() on the returned server stops accepting; the core drains the rest.
    */
   listen? (listener: ListenerInfo, sink: ConnectionSink): PluginServer | Promise<PluginServer>
+  /**
+   * The target groups route may answer with (usually from the plugin's config). Given, each must exist, or the
+   * config is refused when it is applied, instead of requests meeting 503 no-target-group later.
+   */
+  readonly targetGroups?: readonly string[]
   /** Releases what setup() opened; called when the instance is replaced or the shard stops. */
   close? (): void | Promise<void>
 }

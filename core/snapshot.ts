@@ -3,6 +3,7 @@ import type { SidecarConfig, ListenerConfig, TargetGroupConfig } from '../schema
 import type { HashOn, Target, TargetGroup } from './pipeline.ts'
 import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver } from './runtime.ts'
 import { RuleTable } from './rule/rule-table.ts'
+import { PilotfishError } from './errors.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type PoolSettings } from './forwarder/target-pool.ts'
 import { applyTargetState, wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
@@ -143,6 +144,17 @@ function listenerSettings (l: ListenerConfig, port: number): ListenerSettings {
   }
 }
 
+/** A plugin action's declared target groups must exist: a typo is refused now, not met as 503s later. */
+function checkRouteGroups (rules: RuleTable, groups: ReadonlyMap<string, GroupRuntime>): void {
+  for (const rule of [...rules.rules, rules.defaultRule]) {
+    if (rule.action.type !== 'plugin') continue
+    const p = rule.action.plugin
+    for (const g of p.hooks.targetGroups ?? []) {
+      if (!groups.has(g)) throw new PilotfishError('PF_ERR_PLUGIN_TARGET_GROUP', [p.name, g])
+    }
+  }
+}
+
 /** For a protocol other than http: the first of the listener's plugins with a listen hook. */
 function listenerKind (l: ListenerConfig, plugins: PluginSet): PluginInstance | null {
   if (l.protocol === 'http') return null
@@ -178,5 +190,6 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
     }
     listeners.set(l.name, { runtime, config: l, port, kind: listenerKind(l, plugins) })
   }
+  for (const l of listeners.values()) checkRouteGroups(l.runtime.rules, groups)
   return { version: msg.version, listeners, groups, endpointIds: used }
 }

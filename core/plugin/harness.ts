@@ -232,6 +232,12 @@ class Harness implements PluginHarness {
       this.#selectors.set(name, wrapSelector(factory(group), group, [this.plugin]))
     }
     if (typeof this.plugin.hooks.match === 'function') this.#condition = new PluginCondition([this.plugin])
+    // As a sidecar refuses such a config: the groups a route plugin declares must be among the harness's.
+    if (options.targetGroups !== undefined) {
+      for (const g of this.plugin.hooks.targetGroups ?? []) {
+        if (!this.groups.has(g)) throw new PilotfishError('PF_ERR_PLUGIN_TARGET_GROUP', [this.plugin.name, g])
+      }
+    }
   }
 
   async request (init: HarnessRequestInit = {}): Promise<HarnessResult> {

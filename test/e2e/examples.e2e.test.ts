@@ -68,4 +68,13 @@ describe('example plugins in a running sidecar', () => {
     // No tenant at all: the plugin condition does not match, so the default action answers.
     expect((await whoAnswers(pf.port)).status).toBe(404)
   })
+
+  it('refuses a config where a plugin would route to a target group that does not exist, and keeps serving', async () => {
+    const cfg = (await fetch(`${pf.admin}/v1/config`).then((r) => r.json())) as { plugins: Array<{ name: string, config: Record<string, unknown> }> }
+    cfg.plugins[0]!.config.canary = 'canry'
+    const r = await fetch(`${pf.admin}/v1/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cfg) })
+    expect(r.status).toBe(500)
+    expect(((await r.json()) as { message: string }).message).toMatch(/plugin canary routes to target group canry, which does not exist/)
+    expect((await whoAnswers(pf.port, { 'x-app': 'shop', 'x-canary': 'always' })).name).toBe('canary')
+  })
 })

@@ -26,6 +26,7 @@ export default {
     }
 
     return {
+      targetGroups: [config.stable, config.canary], // a typo is refused when the config is applied
       route (req) {
         if (force !== null) {
           const forced = req.header(force)

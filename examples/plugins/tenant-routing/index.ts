@@ -33,6 +33,7 @@ export default {
     }
 
     return {
+      targetGroups: [...new Set([...Object.values(config.tenants), ...(config.defaultGroup === undefined ? [] : [config.defaultGroup])])],
       match: (req) => tenantOf(req) !== undefined,
       route (req) {
         const t = tenantOf(req)

@@ -241,3 +241,20 @@ describe('pluginHarness: per-request locals', () => {
     await h.close()
   })
 })
+
+describe('pluginHarness: declared target groups', () => {
+  it('refuses a route plugin whose declared target groups are not among the harness groups, as the sidecar does', async () => {
+    const configSchema = { type: 'object' } as const
+    const def = {
+      name: 'declares',
+      version: '1',
+      configSchema,
+      setup: () => ({ targetGroups: ['a', 'b'], route: () => ({ targetGroup: 'b' }) } satisfies PluginHooks),
+    } satisfies PluginDefinition<typeof configSchema>
+    await expect(pluginHarness(def, {}, { targetGroups: { a: [{ host: '127.0.0.1', port: 1 }] } }))
+      .rejects.toThrow(/plugin declares routes to target group b, which does not exist/)
+    const ok = await pluginHarness(def, {}, { targetGroups: { a: [{ host: '127.0.0.1', port: 1 }], b: [{ host: '127.0.0.1', port: 2 }] } })
+    expect((await ok.request()).route).toEqual({ targetGroup: 'b' })
+    await ok.close()
+  })
+})
