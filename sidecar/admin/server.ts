@@ -17,10 +17,16 @@ function sendError (reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof PilotfishError) {
     const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' || err.code === 'PF_ERR_PLUGIN_UNKNOWN' ? 404
       : err.code === 'PF_ERR_TARGET_EXISTS' ? 409
-        : err.code === 'PF_ERR_SHARD_FAILED' ? 500 : 400
+        : err.code === 'PF_ERR_SHARD_FAILED' ? (refusedByPlugin(err) ? 400 : 500) : 400
     return reply.code(status).send({ code: err.code, message: err.message, problems: err.problems })
   }
   return reply.code(500).send({ code: 'PF_ERR_INTERNAL', message: (err as Error).message })
+}
+
+/** A shard refused the config because of what a plugin said of it (setup threw, a hook or group is missing). */
+function refusedByPlugin (err: PilotfishError): boolean {
+  const code = (err.cause as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && code.startsWith('PF_ERR_PLUGIN_')
 }
 
 /** Splits "host:port" or "[v6]:port" from the DELETE path. */

@@ -124,7 +124,11 @@ function firstFailure (results: readonly FromShard[]): PilotfishError | null {
   const failed = results.findIndex((r) => r.type === 'apply-failed')
   if (failed === -1) return null
   const r = results[failed]!
-  return new PilotfishError('PF_ERR_SHARD_FAILED', [failed, r.type === 'apply-failed' ? r.message : ''])
+  // The shard's own code rides along as the cause: the admin API tells a config a plugin refused (400) from a
+  // shard that broke (500).
+  return r.type === 'apply-failed'
+    ? new PilotfishError('PF_ERR_SHARD_FAILED', [failed, r.message], { cause: { code: r.code } })
+    : new PilotfishError('PF_ERR_SHARD_FAILED', [failed, ''])
 }
 
 export class ShardPool {

@@ -17,7 +17,7 @@ export interface ListenerStats { name: string, port: number, connections: number
 export type FromShard =
   | { type: 'ready' }
   | { type: 'applied', version: number }
-  | { type: 'apply-failed', version: number, message: string }
+  | { type: 'apply-failed', version: number, message: string, code?: string }
   | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[] }
   | { type: 'drained', metrics: unknown[] } // the shard's final counts: a retired generation's requests still count
   | { type: 'plugin-state', plugin: string, state: unknown }

@@ -146,7 +146,7 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
       case 'snapshot':
         shard.apply(m.snapshot).then(
           () => send({ type: 'applied', version: m.snapshot.version }),
-          (err: Error) => send({ type: 'apply-failed', version: m.snapshot.version, message: err.message }),
+          (err: Error) => send({ type: 'apply-failed', version: m.snapshot.version, message: err.message, code: (err as { code?: string }).code }),
         )
         return
       case 'stats':

@@ -73,7 +73,7 @@ describe('example plugins in a running sidecar', () => {
     const cfg = (await fetch(`${pf.admin}/v1/config`).then((r) => r.json())) as { plugins: Array<{ name: string, config: Record<string, unknown> }> }
     cfg.plugins[0]!.config.canary = 'canry'
     const r = await fetch(`${pf.admin}/v1/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cfg) })
-    expect(r.status).toBe(500)
+    expect(r.status).toBe(400)
     expect(((await r.json()) as { message: string }).message).toMatch(/plugin canary routes to target group canry, which does not exist/)
     expect((await whoAnswers(pf.port, { 'x-app': 'shop', 'x-canary': 'always' })).name).toBe('canary')
   })

@@ -53,7 +53,7 @@ describe('plugin code reload: a new shard generation, no failed request', () => 
   it('new code that cannot load leaves the running generation serving, with the reason listed', async () => {
     writeFileSync(file, 'export default { name: "gen", version: "C", configSchema: {}, setup () { throw new Error("setup broke") } }\n')
     const r = await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')
-    expect(r.status).toBe(500)
+    expect(r.status).toBe(400)
     expect(r.body.message).toMatch(/plugin gen failed in setup: setup broke/)
     writeFileSync(file, 'export default {\n')
     expect((await callJson(`${pf.admin}/v1/plugins/gen/reload`, 'POST')).status).toBe(400)

@@ -146,7 +146,7 @@ describe('plugin config and load errors leave the running config in place', () =
     noRoute.plugins.push({ name: 'faulty', from: fixture('faulty') })
     noRoute.listeners[0].defaultAction = { type: 'plugin', plugin: 'faulty' }
     const r2 = await callJson(`${pf.admin}/v1/config`, 'PUT', noRoute)
-    expect(r2.status).toBe(500)
+    expect(r2.status).toBe(400)
     expect(r2.body.message).toMatch(/plugin faulty is used for its route hook, which it does not have/)
     expect((await get(pf.port, '/')).status).toBe(200)
   })
