@@ -1,5 +1,6 @@
 // Responses Pilotfish writes itself (faults, redirects, fixed responses), with heads built once where possible.
 import type { Reply } from '../plugin-api.ts'
+import { isFieldValue, isToken } from '../http1/head.ts'
 
 // Not `import … from 'node:http'`: an ES import of node:http evaluates every export, lazy ones included (undici
 // for WebSocket, http2, tls, crypto: 81 internal modules), which cost every shard ~12 MiB of RSS in Node 24.
@@ -49,8 +50,6 @@ export function redirectHead (status: number, location: string): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nlocation: ${location}\r\ncontent-length: 0\r\n`
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 /** Fields of a plugin's reply that Pilotfish writes itself. */
 const OURS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer'])
 
@@ -64,7 +63,7 @@ export function pluginReplyHead (r: Reply): { status: number, head: string, body
   if (r.headers !== undefined) {
     for (const name of Object.keys(r.headers)) {
       const value = String(r.headers[name])
-      if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return new Error(`reply header ${JSON.stringify(name)} is not a valid field`)
+      if (!isToken(name, 0, name.length) || !isFieldValue(value)) return new Error(`reply header ${JSON.stringify(name)} is not a valid field`)
       const lower = name.toLowerCase()
       if (OURS.has(lower)) continue
       if (lower === 'content-type') typed = true

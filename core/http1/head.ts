@@ -99,6 +99,12 @@ export function isFieldChar (c: number): boolean { return is(c, FIELD) }
 export function isVisibleChar (c: number): boolean { return is(c, VISIBLE) }
 export function isHexDigit (c: number): boolean { return is(c, HEX) }
 
+/** True when every char of s is allowed in a field value (RFC 9110 §5.5: VCHAR, obs-text, SP, HTAB); '' is. */
+export function isFieldValue (s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!is(s.charCodeAt(i), FIELD)) return false
+  return true
+}
+
 /** True when s[from, to) is a non-empty token. */
 export function isToken (s: string, from: number, to: number): boolean {
   if (from >= to) return false

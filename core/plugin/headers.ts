@@ -5,20 +5,19 @@
 // could make the target or the client read the stream two ways, which the strict parsers exist to prevent.
 import type { PluginResponse } from '../plugin-api.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
+import { isFieldValue, isToken } from '../http1/head.ts'
 
 const ENGINE_ONLY = new Set([
   'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'host',
 ])
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
 export interface FieldArrays { names: string[], rawNames: string[], values: string[] }
 
 function checked (name: string, value?: string): string {
   const lower = name.toLowerCase()
-  if (!TOKEN.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`)
+  if (!isToken(name, 0, name.length)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`)
   if (ENGINE_ONLY.has(lower)) throw new TypeError(`header ${lower} is set by Pilotfish, not by plugins`)
-  if (value !== undefined && !FIELD_VALUE.test(value)) throw new TypeError(`invalid value for header ${lower}`)
+  if (value !== undefined && !isFieldValue(value)) throw new TypeError(`invalid value for header ${lower}`)
   return lower
 }
 
