@@ -22,7 +22,7 @@ import { Outcome, type Target } from '../pipeline.ts'
 import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { Action, Rule } from '../rule/rule-table.ts'
 import type { PluginRequest, Reply, Route } from '../plugin-api.ts'
-import { HookFailure, type HookName, type PluginInstance } from '../plugin/instance.ts'
+import { HookFailure, runOnForward, runOnResponse, type HookName, type PluginInstance } from '../plugin/instance.ts'
 import { ResponseEdit, removeField, setField } from '../plugin/headers.ts'
 import type { ConnectionUser, TargetConnection } from './target-pool.ts'
 import type { EndpointState } from './target-pool.ts'
@@ -172,7 +172,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       try {
         r = p.hooks.onRequest!(this)
       } catch (err) {
-        if (p.failed('onRequest', err)) return this.#hookFailed(p)
+        if (p.failed('onRequest', err)) return this.#hookFailed(p.name)
         continue
       }
       if (r === undefined) continue
@@ -231,7 +231,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
 
   #hookError (err: unknown): void {
     const p = this.#plugin!
-    if (p.failed(STAGE_HOOK[this.#stage]!, err)) return this.#hookFailed(p)
+    if (p.failed(STAGE_HOOK[this.#stage]!, err)) return this.#hookFailed(p.name)
     this.#resume(undefined)
   }
 
@@ -271,44 +271,15 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.client.resumeReading()
   }
 
-  #hookFailed (p: PluginInstance): void {
-    this.#fail(500, Outcome.HookFailed, `plugin-failed:${p.name}`)
+  /** A fail-closed plugin failed: the request gets 500. */
+  #hookFailed (plugin: string): void {
+    this.#fail(500, Outcome.HookFailed, `plugin-failed:${plugin}`)
   }
 
   /** Rule matching and selection throw only a HookFailure (a fail-closed plugin failed); anything else is a bug. */
   #thrown (err: unknown): void {
     if (!(err instanceof HookFailure)) throw err
-    this.#fail(500, Outcome.HookFailed, `plugin-failed:${err.plugin}`)
-  }
-
-  /** onForward hooks of the listener's plugins, then the group's; false when one failed closed (answered 500). */
-  #onForward (plugins: readonly PluginInstance[], target: Target): boolean {
-    for (let i = 0; i < plugins.length; i++) {
-      const p = plugins[i]!
-      let failedClosed: boolean
-      try {
-        failedClosed = p.stray('onForward', p.hooks.onForward!(this, target))
-      } catch (err) {
-        failedClosed = p.failed('onForward', err)
-      }
-      if (failedClosed) {
-        this.#hookFailed(p)
-        return false
-      }
-    }
-    return true
-  }
-
-  #onResponse (plugins: readonly PluginInstance[], res: ResponseEdit): PluginInstance | null {
-    for (let i = 0; i < plugins.length; i++) {
-      const p = plugins[i]!
-      try {
-        if (p.stray('onResponse', p.hooks.onResponse!(this, res))) return p
-      } catch (err) {
-        if (p.failed('onResponse', err)) return p
-      }
-    }
-    return null
+    this.#hookFailed(err.plugin)
   }
 
   // ── routing ─────────────────────────────────────────────────────────────────────────────────────────
@@ -342,8 +313,8 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.#target = target
     this.targetId = target.endpoint.id
     target.endpoint.inFlight++
-    if ((this.listener.onForward.length !== 0 && !this.#onForward(this.listener.onForward, target)) ||
-      (group.onForward.length !== 0 && !this.#onForward(group.onForward, target))) return
+    const failed = runOnForward(this.listener.onForward, this, target) ?? runOnForward(group.onForward, this, target)
+    if (failed !== null) return this.#hookFailed(failed.name)
     const s = this.listener.settings
     const hostValue = s.preserveHost && this.host !== '' ? this.host : target.endpoint.id
     this.#outHead = rewriteRequestHead(this.head, this.query === '' ? this.path : `${this.path}?${this.query}`,
@@ -424,12 +395,12 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       const gp = this.#group!.onResponse
       if (lp.length + gp.length !== 0) {
         const edit = new ResponseEdit(res)
-        const failed = this.#onResponse(lp, edit) ?? this.#onResponse(gp, edit)
+        const failed = runOnResponse(lp, this, edit) ?? runOnResponse(gp, this, edit)
         if (failed !== null) {
           const conn = this.#conn
           this.#conn = null
           conn?.destroy() // the rest of this response will not be read
-          return this.#hookFailed(failed)
+          return this.#hookFailed(failed.name)
         }
       }
       this.#headSeen = true

@@ -20,7 +20,7 @@ import { selectorFactory } from '../selector/index.ts'
 import { ResponseEdit } from './headers.ts'
 import { HarnessRequest, plain, responseHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
-import { applyTargetState, HookFailure, PluginCondition, PluginInstance, wrapSelector, type HookName } from './instance.ts'
+import { applyTargetState, HookFailure, PluginCondition, PluginInstance, runOnForward, runOnResponse, wrapSelector, type HookName } from './instance.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
 
@@ -306,24 +306,12 @@ class Harness implements PluginHarness {
     if (target === null) return done(503)
     req.target = r.target = target
     const p = this.plugin
-    if (p.hooks.onForward !== undefined) {
-      this.#log.current = r.failures
-      try {
-        if (p.stray('onForward', p.hooks.onForward(req, target))) return done(500)
-      } catch (err) {
-        if (this.#failed('onForward', r.failures, err)) return done(500)
-      }
-    }
+    this.#log.current = r.failures
+    if (p.hooks.onForward !== undefined && runOnForward([p], req, target) !== null) return done(500)
     if (init.response === undefined) return done(null)
     const head = responseHead(init.response.status, init.response.headers)
-    if (p.hooks.onResponse !== undefined) {
-      this.#log.current = r.failures
-      try {
-        if (p.stray('onResponse', p.hooks.onResponse(req, new ResponseEdit(head)))) return done(500)
-      } catch (err) {
-        if (this.#failed('onResponse', r.failures, err)) return done(500)
-      }
-    }
+    this.#log.current = r.failures
+    if (p.hooks.onResponse !== undefined && runOnResponse([p], req, new ResponseEdit(head)) !== null) return done(500)
     r.responseHeaders = plain(head, ', ')
     return done(head.status)
   }

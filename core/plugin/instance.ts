@@ -3,7 +3,7 @@
 // Call sites in the core hold one try/catch each. A hook that throws is recorded here (counted and logged by the
 // shard), then either fails its request with 500 (fail-closed) or is skipped as if it had no opinion (fail-open).
 import { PilotfishError } from '../errors.ts'
-import type { PluginHooks, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
+import type { PluginHooks, PluginRequest, PluginResponse, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
 
 export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'listen' | 'close'
 
@@ -123,6 +123,35 @@ class ContainedSelector implements Selector {
       return this.#next.select(ctx, group)
     }
   }
+}
+
+/**
+ * The plugins' onForward hooks in order (each plugin given has one). Returns the first that failed closed (the
+ * request gets 500), else null; a fail-open failure is counted and the next plugin runs.
+ */
+export function runOnForward (plugins: readonly PluginInstance[], req: PluginRequest, target: Target): PluginInstance | null {
+  for (let i = 0; i < plugins.length; i++) {
+    const p = plugins[i]!
+    try {
+      if (p.stray('onForward', p.hooks.onForward!(req, target))) return p
+    } catch (err) {
+      if (p.failed('onForward', err)) return p
+    }
+  }
+  return null
+}
+
+/** The same for onResponse hooks, before the response head goes to the client. */
+export function runOnResponse (plugins: readonly PluginInstance[], req: PluginRequest, res: PluginResponse): PluginInstance | null {
+  for (let i = 0; i < plugins.length; i++) {
+    const p = plugins[i]!
+    try {
+      if (p.stray('onResponse', p.hooks.onResponse!(req, res))) return p
+    } catch (err) {
+      if (p.failed('onResponse', err)) return p
+    }
+  }
+  return null
 }
 
 /** Applies the group's plugins' wrapSelector hooks in config order: the first named is the outermost. */
