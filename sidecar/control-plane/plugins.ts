@@ -110,7 +110,7 @@ export class PluginRegistry {
     for (const [i, entry] of config.plugins.entries()) {
       const at = `/plugins/${i}`
       const url = pluginUrl(entry.from, this.#baseDir)
-      if (url.startsWith('file:') && BUILT_IN.test(entry.from) && !existsSync(new URL(url))) {
+      if (BUILT_IN.test(entry.from) && !existsSync(new URL(url))) {
         problems.push({ path: `${at}/from`, message: `is not a built-in plugin (${entry.from}) nor a path` })
         continue
       }
