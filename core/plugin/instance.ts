@@ -41,13 +41,15 @@ export class PluginInstance {
   }
 
   /**
-   * For hooks that must be synchronous: a promise they return is not awaited. It counts as a failure, and its
+   * For hooks that must be synchronous: true when `result` is a promise, which is not awaited and counts as a
+   * failure of the hook (the caller then fails the request if failClosed, else goes on without the answer). Its
    * rejection is caught here, so that it can never become an unhandled rejection that ends the shard.
    */
   stray (hook: HookName, result: unknown): boolean {
     if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') return false
     ;(result as Promise<unknown>).then(undefined, () => {})
-    return this.failed(hook, new TypeError(`${hook} must be synchronous; it returned a promise`))
+    this.failed(hook, new TypeError(`${hook} must be synchronous; it returned a promise`))
+    return true
   }
 
   /** Throws at compile time (snapshot build) when the config uses the plugin for a hook it does not have. */
@@ -81,18 +83,16 @@ export class PluginCondition {
     const plugins = this.#plugins
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i]!
-      let ok: boolean
+      let r: unknown
       try {
         // The rule table is always given the engine's request, which is a RoutingRequest (exchange.ts).
-        const r = p.hooks.match!(ctx as RoutingRequest)
-        if (p.stray('match', r)) throw new HookFailure(p.name)
-        ok = r === true
+        r = p.hooks.match!(ctx as RoutingRequest)
       } catch (err) {
-        if (err instanceof HookFailure) throw err
         if (p.failed('match', err)) throw new HookFailure(p.name)
-        ok = false
+        continue
       }
-      if (ok) return true
+      if (p.stray('match', r) && p.failClosed) throw new HookFailure(p.name)
+      if (r === true) return true
     }
     return false
   }
@@ -110,18 +110,17 @@ class ContainedSelector implements Selector {
   }
 
   select (ctx: RequestCtx, group: TargetGroup): Target | null {
+    const p = this.#plugin
+    let t: Target | null
     try {
-      const t = this.#inner.select(ctx, group)
-      if (!this.#plugin.stray('wrapSelector', t)) return t
-      throw new HookFailure(this.#plugin.name)
+      t = this.#inner.select(ctx, group)
     } catch (err) {
-      if (err instanceof HookFailure) {
-        if (this.#plugin.failClosed) throw err
-        return this.#next.select(ctx, group)
-      }
-      if (this.#plugin.failed('wrapSelector', err)) throw new HookFailure(this.#plugin.name)
+      if (p.failed('wrapSelector', err)) throw new HookFailure(p.name)
       return this.#next.select(ctx, group)
     }
+    if (!p.stray('wrapSelector', t)) return t
+    if (p.failClosed) throw new HookFailure(p.name)
+    return this.#next.select(ctx, group)
   }
 }
 
@@ -133,7 +132,7 @@ export function runOnForward (plugins: readonly PluginInstance[], req: PluginReq
   for (let i = 0; i < plugins.length; i++) {
     const p = plugins[i]!
     try {
-      if (p.stray('onForward', p.hooks.onForward!(req, target))) return p
+      if (p.stray('onForward', p.hooks.onForward!(req, target)) && p.failClosed) return p
     } catch (err) {
       if (p.failed('onForward', err)) return p
     }
@@ -146,7 +145,7 @@ export function runOnResponse (plugins: readonly PluginInstance[], req: PluginRe
   for (let i = 0; i < plugins.length; i++) {
     const p = plugins[i]!
     try {
-      if (p.stray('onResponse', p.hooks.onResponse!(req, res))) return p
+      if (p.stray('onResponse', p.hooks.onResponse!(req, res)) && p.failClosed) return p
     } catch (err) {
       if (p.failed('onResponse', err)) return p
     }

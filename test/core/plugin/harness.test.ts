@@ -258,3 +258,33 @@ describe('pluginHarness: declared target groups', () => {
     await ok.close()
   })
 })
+
+describe('pluginHarness: a selector wrapper that answers with a promise', () => {
+  const configSchema = { type: 'object' } as const
+  const asyncSelector = {
+    name: 'async-selector',
+    version: '1',
+    configSchema,
+    setup: () => ({
+      wrapSelector: (next: Selector): Selector => ({
+        select: ((...args: Parameters<Selector['select']>) => Promise.resolve(next.select(...args))) as unknown as Selector['select'],
+      }),
+    } satisfies PluginHooks),
+  } satisfies PluginDefinition<typeof configSchema>
+  const groups = { targetGroups: { a: [{ host: '127.0.0.1', port: 1 }] } }
+
+  it('fail-open: is counted, and the core selector picks the target instead', async () => {
+    const h = await pluginHarness(asyncSelector, {}, { ...groups, failMode: 'open' })
+    const r = await h.request({ forwardTo: 'a' })
+    expect(r.target?.endpoint.id).toBe('127.0.0.1:1')
+    expect(r.failures.map((f) => f.hook)).toEqual(['wrapSelector'])
+    await h.close()
+  })
+
+  it('fail-closed: the request gets 500', async () => {
+    const h = await pluginHarness(asyncSelector, {}, groups)
+    const r = await h.request({ forwardTo: 'a' })
+    expect([r.status, r.target]).toEqual([500, null])
+    await h.close()
+  })
+})
