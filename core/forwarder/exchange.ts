@@ -15,7 +15,7 @@
 // the client's body held back until the promise settles, its time runs out, or the client goes away.
 import { performance } from 'node:perf_hooks'
 import { BodyKind, findHeadEnd, HttpError } from '../http1/head.ts'
-import type { RequestHead } from '../http1/request-head.ts'
+import { hasBody, type RequestHead } from '../http1/request-head.ts'
 import { parseResponseHead } from '../http1/response-head.ts'
 import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
@@ -135,7 +135,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.startedAt = Date.now()
     this.#t0 = performance.now()
     this.#keepAlive = head.keepAlive
-    this.#requestDone = head.bodyKind === BodyKind.None
+    this.#requestDone = !hasBody(head)
   }
 
   get userAgent (): string | undefined { return this.header('user-agent') }
@@ -475,7 +475,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     }
     // The stale keep-alive race: a reused connection closed as we sent. Safe to retry once if nothing
     // was received and the request had no body to replay.
-    if (!hadBytes && conn !== null && conn.uses > 1 && !this.#retried && this.head.bodyKind === BodyKind.None &&
+    if (!hadBytes && conn !== null && conn.uses > 1 && !this.#retried && !hasBody(this.head) &&
       IDEMPOTENT.has(this.method)) {
       this.#retried = true
       this.#connect(true)

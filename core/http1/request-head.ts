@@ -25,6 +25,14 @@ export interface RequestHead {
   connection: string[] // lower-cased options of all Connection fields (for hop-by-hop removal)
 }
 
+/**
+ * Whether body bytes follow the head. `Content-Length: 0` frames a body of no bytes: none will arrive, so the
+ * request is complete with its head (waiting for them held the exchange open until the next request's bytes came).
+ */
+export function hasBody (head: RequestHead): boolean {
+  return head.bodyKind === BodyKind.Chunked || (head.bodyKind === BodyKind.Length && head.contentLength > 0)
+}
+
 export const E_BAD_METHOD = new HttpError(400, 'bad-method')
 export const E_BAD_TARGET = new HttpError(400, 'bad-target')
 export const E_BAD_VERSION = new HttpError(400, 'bad-version')

@@ -8,7 +8,7 @@
 // responses go out in request order (RFC 9112 §9.3.2). After a 101 the connection becomes a tunnel.
 import type net from 'node:net'
 import { BodyKind, findHeadEnd, HttpError, skipLeadingCrlf } from '../http1/head.ts'
-import { parseRequestHead, type RequestHead } from '../http1/request-head.ts'
+import { hasBody, parseRequestHead, type RequestHead } from '../http1/request-head.ts'
 import { ChunkedScanner } from '../http1/chunked.ts'
 import { Exchange, type ClientSide } from '../forwarder/exchange.ts'
 import { prebuiltReply } from '../forwarder/local-reply.ts'
@@ -199,7 +199,7 @@ export class ClientConnection implements ClientSide {
     const q = target.indexOf('?')
     const ex = new Exchange(runtime, this, head, q === -1 ? target : target.slice(0, q), q === -1 ? '' : target.slice(q + 1), host)
     this.#exchange = ex
-    if (head.bodyKind === BodyKind.None) {
+    if (!hasBody(head)) {
       this.#phase = Phase.Waiting
     } else {
       this.#phase = Phase.Body
