@@ -88,7 +88,7 @@ export async function writePieces (socket: net.Socket, pieces: readonly Buffer[]
 
 /** Reads a byte stream as it arrives: exact counts and delimited lines, failing if the stream ends first. */
 export class StreamReader {
-  #buf = Buffer.alloc(0)
+  #buf: Buffer = Buffer.alloc(0)
   #ended = false
   #wake: (() => void) | null = null
 
