@@ -1,5 +1,5 @@
 // What a shard runs for one listener and one target group in one config snapshot (built by core/snapshot.ts).
-import type { RuleTable } from './rule/rule-table.ts'
+import type { RuleSource } from './rule/rule-table.ts'
 import type { Selector, TargetGroup, Outcome } from './pipeline.ts'
 import type { ForwardSettings } from './forwarder/rewrite-head.ts'
 import type { Limits } from './http1/head.ts'
@@ -55,7 +55,7 @@ export interface RequestObserver {
 export interface ListenerRuntime {
   readonly name: string
   readonly settings: ListenerSettings
-  readonly rules: RuleTable
+  readonly rules: RuleSource
   readonly groups: ReadonlyMap<string, GroupRuntime>
   readonly observer: RequestObserver
   /** The listener's plugins that have each hook, in config order (empty lists cost a request one length check). */

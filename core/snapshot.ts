@@ -178,10 +178,12 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
   const listeners = new Map<string, SnapshotListener>()
   for (const l of msg.config.listeners) {
     const port = msg.ports[l.name] ?? l.port
+    const rules = new RuleTable(l, plugins)
+    checkRouteGroups(rules, groups)
     const runtime: ListenerRuntime = {
       name: l.name,
       settings: listenerSettings(l, port),
-      rules: new RuleTable(l, plugins),
+      rules,
       groups,
       observer,
       onRequest: withHook(plugins, l.plugins, 'onRequest'),
@@ -190,6 +192,5 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
     }
     listeners.set(l.name, { runtime, config: l, port, kind: listenerKind(l, plugins) })
   }
-  for (const l of listeners.values()) checkRouteGroups(l.runtime.rules, groups)
   return { version: msg.version, listeners, groups, endpointIds: used }
 }

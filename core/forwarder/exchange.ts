@@ -20,9 +20,9 @@ import { parseResponseHead } from '../http1/response-head.ts'
 import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
 import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
-import type { Action, Rule } from '../rule/rule-table.ts'
-import type { PluginRequest, Reply, Route } from '../plugin-api.ts'
-import { HookFailure, runOnForward, runOnResponse, type HookName, type PluginInstance } from '../plugin/instance.ts'
+import type { Action } from '../rule/rule-table.ts'
+import type { PluginRequest, Reply } from '../plugin-api.ts'
+import { closedBy, FAIL, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName, type PluginInstance } from '../plugin/instance.ts'
 import { ResponseEdit, removeField, setField } from '../plugin/headers.ts'
 import type { ConnectionUser, TargetConnection } from './target-pool.ts'
 import type { EndpointState } from './target-pool.ts'
@@ -168,14 +168,9 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     const plugins = this.listener.onRequest
     for (let i = from; i < plugins.length; i++) {
       const p = plugins[i]!
-      let r: Reply | undefined | Promise<Reply | undefined>
-      try {
-        r = p.hooks.onRequest!(this)
-      } catch (err) {
-        if (p.failed('onRequest', err)) return this.#hookFailed(p.name)
-        continue
-      }
-      if (r === undefined) continue
+      const r = p.call('onRequest', p.hooks.onRequest!, p.hooks, this)
+      if (r === undefined || r === SKIP) continue
+      if (r === FAIL) return this.#hookFailed()
       this.#park(Stage.OnRequest, i, p)
       if (isThenable(r)) return this.#wait(r)
       return this.#resume(r)
@@ -185,25 +180,18 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
 
   /** The first matching rule from position `from` on; a plugin action may pass the request on to the next. */
   #route (from: number): void {
-    let rule: Rule
-    try {
-      rule = this.listener.rules.match(this, from)
-    } catch (err) {
-      return this.#thrown(err)
-    }
+    const rule = matchRule(this.listener.rules, this, from)
+    if (rule === FAIL) return this.#hookFailed()
+    if (rule === null) return this.#fail(404, Outcome.NoRoute, R_NO_ROUTE)
     this.ruleName = rule.name
     const action = rule.action
     if (action.type !== 'plugin') return this.#dispatch(action)
     const p = action.plugin
     this.#park(Stage.Route, rule.index, p)
-    let r: Route | undefined | Promise<Route | undefined>
-    try {
-      r = p.hooks.route!(this)
-    } catch (err) {
-      return this.#hookError(err)
-    }
+    const r = p.call('route', p.hooks.route!, p.hooks, this)
+    if (r === FAIL) return this.#hookFailed()
     if (isThenable(r)) return this.#wait(r)
-    this.#resume(r)
+    this.#resume(r === SKIP ? undefined : r)
   }
 
   #park (stage: Stage, at: number, plugin: PluginInstance): void {
@@ -230,8 +218,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
   }
 
   #hookError (err: unknown): void {
-    const p = this.#plugin!
-    if (p.failed(STAGE_HOOK[this.#stage]!, err)) return this.#hookFailed(p.name)
+    if (this.#plugin!.verdict(STAGE_HOOK[this.#stage]!, err) === FAIL) return this.#hookFailed()
     this.#resume(undefined)
   }
 
@@ -271,15 +258,9 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.client.resumeReading()
   }
 
-  /** A fail-closed plugin failed: the request gets 500. */
-  #hookFailed (plugin: string): void {
-    this.#fail(500, Outcome.HookFailed, `plugin-failed:${plugin}`)
-  }
-
-  /** Rule matching and selection throw only a HookFailure (a fail-closed plugin failed); anything else is a bug. */
-  #thrown (err: unknown): void {
-    if (!(err instanceof HookFailure)) throw err
-    this.#hookFailed(err.plugin)
+  /** A fail-closed plugin failed (a contained call gave FAIL): the request gets 500. */
+  #hookFailed (): void {
+    this.#fail(500, Outcome.HookFailed, `plugin-failed:${closedBy()}`)
   }
 
   // ── routing ─────────────────────────────────────────────────────────────────────────────────────────
@@ -302,19 +283,14 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.groupName = name
     const group = this.listener.groups.get(name)
     if (group === undefined) return this.#fail(503, Outcome.NoTarget, R_NO_GROUP)
-    let target: Target | null
-    try {
-      target = group.selector.select(this, group.group)
-    } catch (err) {
-      return this.#thrown(err)
-    }
+    const target = select(group.selector, this, group.group)
+    if (target === FAIL) return this.#hookFailed()
     if (target === null) return this.#fail(503, Outcome.NoTarget, R_NO_TARGET)
     this.#group = group
     this.#target = target
     this.targetId = target.endpoint.id
     target.endpoint.inFlight++
-    const failed = runOnForward(this.listener.onForward, this, target) ?? runOnForward(group.onForward, this, target)
-    if (failed !== null) return this.#hookFailed(failed.name)
+    if (runOnForward(this.listener.onForward, this, target) === FAIL || runOnForward(group.onForward, this, target) === FAIL) return this.#hookFailed()
     const s = this.listener.settings
     const hostValue = s.preserveHost && this.host !== '' ? this.host : target.endpoint.id
     this.#outHead = rewriteRequestHead(this.head, this.query === '' ? this.path : `${this.path}?${this.query}`,
@@ -395,12 +371,11 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       const gp = this.#group!.onResponse
       if (lp.length + gp.length !== 0) {
         const edit = new ResponseEdit(res)
-        const failed = runOnResponse(lp, this, edit) ?? runOnResponse(gp, this, edit)
-        if (failed !== null) {
+        if (runOnResponse(lp, this, edit) === FAIL || runOnResponse(gp, this, edit) === FAIL) {
           const conn = this.#conn
           this.#conn = null
           conn?.destroy() // the rest of this response will not be read
-          return this.#hookFailed(failed.name)
+          return this.#hookFailed()
         }
       }
       this.#headSeen = true

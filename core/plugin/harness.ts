@@ -20,7 +20,7 @@ import { selectorFactory } from '../selector/index.ts'
 import { ResponseEdit } from './headers.ts'
 import { HarnessRequest, plain, responseHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
-import { applyTargetState, HookFailure, PluginCondition, PluginInstance, runOnForward, runOnResponse, wrapSelector, type HookName } from './instance.ts'
+import { applyTargetState, FAIL, failCount, PluginCondition, PluginInstance, runOnForward, runOnResponse, select, SKIP, wrapSelector, type HookName } from './instance.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
 
@@ -199,11 +199,7 @@ class Harness implements PluginHarness {
   deliver (state: unknown): void {
     if (this.#closed || this.plugin.hooks.onState === undefined) return
     this.#log.current = null
-    try {
-      this.plugin.hooks.onState(state)
-    } catch (err) {
-      this.plugin.failed('onState', err)
-    }
+    this.plugin.sync('onState', this.plugin.hooks.onState, this.plugin.hooks, state, undefined)
   }
 
   /** env.refreshTargets: the groups are built again, as a shard rebuilds its snapshot. */
@@ -263,12 +259,9 @@ class Harness implements PluginHarness {
 
     if (this.#condition !== null) {
       this.#log.current = failures
-      try {
-        r.matched = this.#condition.test(req)
-      } catch (err) {
-        if (err instanceof HookFailure) return done(500)
-        throw err
-      }
+      const before = failCount()
+      r.matched = this.#condition.test(req)
+      if (failCount() !== before) return done(500)
     }
 
     let group = init.forwardTo
@@ -295,23 +288,18 @@ class Harness implements PluginHarness {
     const group = this.groups.get(name)
     const selector = this.#selectors.get(name)
     if (group === undefined || selector === undefined) return done(503)
-    let target: Target | null
     this.#log.current = r.failures
-    try {
-      target = selector.select(req, group)
-    } catch (err) {
-      if (err instanceof HookFailure) return done(500)
-      throw err
-    }
+    const target = select(selector, req, group)
+    if (target === FAIL) return done(500)
     if (target === null) return done(503)
     req.target = r.target = target
     const p = this.plugin
     this.#log.current = r.failures
-    if (p.hooks.onForward !== undefined && runOnForward([p], req, target) !== null) return done(500)
+    if (p.hooks.onForward !== undefined && runOnForward([p], req, target) === FAIL) return done(500)
     if (init.response === undefined) return done(null)
     const head = responseHead(init.response.status, init.response.headers)
     this.#log.current = r.failures
-    if (p.hooks.onResponse !== undefined && runOnResponse([p], req, new ResponseEdit(head)) !== null) return done(500)
+    if (p.hooks.onResponse !== undefined && runOnResponse([p], req, new ResponseEdit(head)) === FAIL) return done(500)
     r.responseHeaders = plain(head, ', ')
     return done(head.status)
   }
@@ -348,7 +336,7 @@ class Harness implements PluginHarness {
 
   #failed (hook: HookName, failures: HarnessFailure[], err: unknown): boolean {
     this.#log.current = failures
-    return this.plugin.failed(hook, err)
+    return this.plugin.verdict(hook, err) === FAIL
   }
 
   async close (): Promise<void> {
@@ -358,7 +346,7 @@ class Harness implements PluginHarness {
     try {
       await this.plugin.hooks.close?.()
     } catch (err) {
-      this.plugin.failed('close', err)
+      this.plugin.verdict('close', err)
     }
   }
 }
