@@ -1,7 +1,8 @@
 // What a shard runs for one listener and one target group in one config snapshot (built by core/snapshot.ts).
-import type { RuleTable } from './rule/rule-table.ts'
+import type { RuleSource } from './rule/rule-table.ts'
 import type { Selector, TargetGroup, Outcome } from './pipeline.ts'
 import type { ForwardSettings } from './forwarder/rewrite-head.ts'
+import type { Connectors } from './forwarder/target-pool.ts'
 import type { Limits } from './http1/head.ts'
 import type { PluginInstance } from './plugin/instance.ts'
 
@@ -55,9 +56,11 @@ export interface RequestObserver {
 export interface ListenerRuntime {
   readonly name: string
   readonly settings: ListenerSettings
-  readonly rules: RuleTable
+  readonly rules: RuleSource
   readonly groups: ReadonlyMap<string, GroupRuntime>
   readonly observer: RequestObserver
+  /** Where a chosen target's connections come from (the shard's endpoint registry). */
+  readonly endpoints: Connectors
   /** The listener's plugins that have each hook, in config order (empty lists cost a request one length check). */
   readonly onRequest: readonly PluginInstance[]
   readonly onForward: readonly PluginInstance[]

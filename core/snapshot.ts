@@ -1,11 +1,11 @@
 // Compiles a validated config into what a shard runs: rule tables, target groups with their selectors.
 import type { SidecarConfig, ListenerConfig, TargetGroupConfig } from '../schemas/sidecar.schema.ts'
-import type { HashOn, Target, TargetGroup } from './pipeline.ts'
+import type { Endpoint, HashOn, Target, TargetGroup } from './pipeline.ts'
 import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver } from './runtime.ts'
 import { RuleTable } from './rule/rule-table.ts'
 import { PilotfishError } from './errors.ts'
 import { selectorFactory } from './selector/index.ts'
-import { EndpointState, endpointId, type PoolSettings } from './forwarder/target-pool.ts'
+import { EndpointState, endpointId, type Connectors, type PoolSettings, type TargetPool } from './forwarder/target-pool.ts'
 import { applyTargetState, wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
 import { pluginOf } from './rule/conditions.ts'
 
@@ -52,8 +52,16 @@ export interface Snapshot {
 }
 
 /** The shard's endpoints by id. Pools and in-flight counts outlive snapshots; unused endpoints are closed. */
-export class EndpointRegistry {
+export class EndpointRegistry implements Connectors {
   #byId = new Map<string, EndpointState>()
+
+  /**
+   * The pool of a target a selector chose. By id, not by a cast of the target's endpoint: a selector wrapper
+   * may answer with a target object of its own making.
+   */
+  connector (endpoint: Endpoint): TargetPool | undefined {
+    return this.#byId.get(endpoint.id)?.pool
+  }
 
   get (host: string, port: number, settings: PoolSettings): EndpointState {
     const id = endpointId(host, port)
@@ -178,18 +186,20 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
   const listeners = new Map<string, SnapshotListener>()
   for (const l of msg.config.listeners) {
     const port = msg.ports[l.name] ?? l.port
+    const rules = new RuleTable(l, plugins)
+    checkRouteGroups(rules, groups)
     const runtime: ListenerRuntime = {
       name: l.name,
       settings: listenerSettings(l, port),
-      rules: new RuleTable(l, plugins),
+      rules,
       groups,
       observer,
+      endpoints: registry,
       onRequest: withHook(plugins, l.plugins, 'onRequest'),
       onForward: withHook(plugins, l.plugins, 'onForward'),
       onResponse: withHook(plugins, l.plugins, 'onResponse'),
     }
     listeners.set(l.name, { runtime, config: l, port, kind: listenerKind(l, plugins) })
   }
-  for (const l of listeners.values()) checkRouteGroups(l.runtime.rules, groups)
   return { version: msg.version, listeners, groups, endpointIds: used }
 }

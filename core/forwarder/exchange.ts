@@ -1,32 +1,29 @@
-// One request from routing to the last response byte: the per-request handler object of the engine.
+// One request on the HTTP/1.1 wire, from its routed head to the last response byte: the engine's per-request
+// handler object, between the client connection (ClientSide) and a target connection (TargetSide).
 //
 // State machine (one Exchange per request; the client connection owns the request body, the Exchange owns
 // everything from the target):
 //
-//   start ─ plugins' onRequest ─ route ─┬─ fixed response / redirect / plugin reply / fault ──► local reply
-//                                       └─ forward ─ select ─ onForward ─ connect/reuse ─ write head ─► awaiting head
+//   start ─ decision (decision/decide.ts) ─┬─ reply / fail ────────────────────────────────────────► local reply
+//                                          └─ forward ─ connect/reuse ─ write head ─► awaiting head
 //   awaiting head ─┬─ 1xx ─► relay (1.1 clients) ─► awaiting head
 //                  ├─ 101 to an upgrade request ─► tunnel (bytes both ways until either side closes)
-//                  └─ final ─► streaming body (length / chunked / until close) ─► done
+//                  └─ final ─ onResponse (decide.ts respond) ─► streaming body (length / chunked / until close) ─► done
 //   done = response complete AND request body complete; then the target connection goes back to its pool
 //   only if both sides framed the exchange cleanly, and the client connection reads its next request.
 //
-// Plugin hooks (core/plugin-api.ts) run in-line; one that returns a promise parks the exchange (#wait) with
-// the client's body held back until the promise settles, its time runs out, or the client goes away.
-import { performance } from 'node:perf_hooks'
+// The Exchange is the decision's sink: while a hook's promise is awaited (park), the client's body is held back.
 import { BodyKind, findHeadEnd, HttpError } from '../http1/head.ts'
 import { hasBody, type RequestHead } from '../http1/request-head.ts'
 import { parseResponseHead } from '../http1/response-head.ts'
 import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
-import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
-import type { Action, Rule } from '../rule/rule-table.ts'
-import type { PluginRequest, Reply, Route } from '../plugin-api.ts'
-import { HookFailure, runOnForward, runOnResponse, type HookName, type PluginInstance } from '../plugin/instance.ts'
-import { ResponseEdit, removeField, setField } from '../plugin/headers.ts'
-import type { ConnectionUser, TargetConnection } from './target-pool.ts'
-import type { EndpointState } from './target-pool.ts'
-import { pluginReplyHead, prebuiltReply, redirectHead } from './local-reply.ts'
+import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
+import { EngineRequest } from '../decision/request.ts'
+import { decide, failClosed, respond, type DecisionSink } from '../decision/decide.ts'
+import { FAIL } from '../plugin/instance.ts'
+import type { ConnectionUser, TargetSide } from './target-pool.ts'
+import { prebuiltReply } from './local-reply.ts'
 import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
 
 /** What an Exchange needs from the client side (listener/client-connection.ts). */
@@ -52,55 +49,30 @@ export interface ClientSide {
 const MAX_RESPONSE_HEAD = 65536
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
-const R_NO_TARGET = 'no-eligible-target'
-const R_NO_GROUP = 'no-target-group'
+const R_UNKNOWN_ENDPOINT = 'unknown-endpoint'
 const R_REFUSED = 'target-connect-failed'
 const R_CLOSED = 'target-closed-early'
 const R_TIMEOUT = 'target-timeout'
 const R_CONNECT_TIMEOUT = 'target-connect-timeout'
 const R_BAD_HEAD_TOO_BIG = 'target-head-too-large'
-const R_NO_ROUTE = 'no-route'
 
-/** Which plugin stage a parked exchange resumes in. */
-const Stage = { OnRequest: 0, Route: 1 } as const
-type Stage = (typeof Stage)[keyof typeof Stage]
-const STAGE_HOOK: readonly HookName[] = ['onRequest', 'route']
-
-function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return typeof (v as PromiseLike<unknown> | null)?.then === 'function'
-}
-
-export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest {
-  readonly listener: ListenerRuntime
+export class Exchange implements DecisionSink, ConnectionUser {
   readonly client: ClientSide
+  /** The request as plugins, rules and the access log see it. */
+  readonly req: EngineRequest
   readonly head: RequestHead
-  readonly method: string
-  readonly path: string
-  readonly query: string
-  readonly host: string
-  readonly clientIp: string
-  readonly clientPort: number
-  readonly protocol: string
-  readonly listenerPort: number
-  readonly startedAt: number
-  #t0: number
-  durationMs = 0
-
-  ruleName = ''
-  groupName = ''
-  targetId = ''
-  status = 0
-  outcome: Outcome = Outcome.Ok
-  reason = ''
-  requestBytes = 0
-  responseBytes = 0
+  /**
+   * The final response (the target's, or one of our own) has begun on the wire: the client connection can no
+   * longer answer a failure of the request body with a status of its own. Interim (1xx) responses do not count.
+   */
+  responseStarted = false
 
   #target: Target | null = null
   #group: GroupRuntime | null = null
-  #conn: TargetConnection | null = null
+  #conn: TargetSide | null = null
   #outHead = ''
   #retried = false
-  #requestDone = false
+  #requestDone: boolean
   #responseDone = false
   #finished = false
   #keepAlive: boolean
@@ -112,241 +84,112 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
   #resRemaining = 0
   #scanner: ChunkedScanner | null = null
   #headSeen = false
-  // plugin stages: where a hook's answer resumes, and body bytes held while one is awaited
-  #stage: Stage = Stage.OnRequest
-  #at = 0
-  #plugin: PluginInstance | null = null
-  #waiting = false
+  // a parked decision: body bytes held until it settles
+  #parked = false
   #held: Buffer[] | null = null
-  #locals: Record<string, unknown> | null = null
 
-  constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead, path: string, query: string, host: string) {
-    this.listener = listener
+  constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead) {
     this.client = client
     this.head = head
-    this.method = head.method
-    this.path = path
-    this.query = query
-    this.host = host
-    this.clientIp = client.clientIp
-    this.clientPort = client.clientPort
-    this.protocol = listener.settings.protocol
-    this.listenerPort = listener.settings.listenerPort
-    this.startedAt = Date.now()
-    this.#t0 = performance.now()
+    this.req = new EngineRequest(listener, head, client.clientIp, client.clientPort)
     this.#keepAlive = head.keepAlive
     this.#requestDone = !hasBody(head)
   }
 
-  get userAgent (): string | undefined { return this.header('user-agent') }
-  get target (): Target | null { return this.#target }
+  get finished (): boolean { return this.#finished }
 
-  header (name: string): string | undefined {
-    const names = this.head.names
-    let found: string | undefined
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] !== name) continue
-      const v = this.head.values[i]!
-      found = found === undefined ? v : `${found}${name === 'cookie' ? '; ' : ', '}${v}`
-    }
-    return found
-  }
-
-  get locals (): Record<string, unknown> { return this.#locals ??= {} }
-  setHeader (name: string, value: string): void { setField(this.head, name, value) }
-  removeHeader (name: string): void { removeField(this.head, name) }
-
-  /** Runs the listener's plugins and routes the request, then answers it or sends it on its way to a target. */
+  /** Decides the request, then answers it or sends it on its way to a target. */
   start (): void {
-    this.#onRequest(0)
+    decide(this.req, this)
   }
 
-  // ── plugin stages ───────────────────────────────────────────────────────────────────────────────────
+  // ── DecisionSink ────────────────────────────────────────────────────────────────────────────────────
 
-  /** The listener plugins' onRequest hooks from position `from` on, then the rules. */
-  #onRequest (from: number): void {
-    const plugins = this.listener.onRequest
-    for (let i = from; i < plugins.length; i++) {
-      const p = plugins[i]!
-      let r: Reply | undefined | Promise<Reply | undefined>
-      try {
-        r = p.hooks.onRequest!(this)
-      } catch (err) {
-        if (p.failed('onRequest', err)) return this.#hookFailed(p.name)
-        continue
-      }
-      if (r === undefined) continue
-      this.#park(Stage.OnRequest, i, p)
-      if (isThenable(r)) return this.#wait(r)
-      return this.#resume(r)
-    }
-    this.#route(0)
-  }
+  park (): void { this.#parked = true }
 
-  /** The first matching rule from position `from` on; a plugin action may pass the request on to the next. */
-  #route (from: number): void {
-    let rule: Rule
-    try {
-      rule = this.listener.rules.match(this, from)
-    } catch (err) {
-      return this.#thrown(err)
-    }
-    this.ruleName = rule.name
-    const action = rule.action
-    if (action.type !== 'plugin') return this.#dispatch(action)
-    const p = action.plugin
-    this.#park(Stage.Route, rule.index, p)
-    let r: Route | undefined | Promise<Route | undefined>
-    try {
-      r = p.hooks.route!(this)
-    } catch (err) {
-      return this.#hookError(err)
-    }
-    if (isThenable(r)) return this.#wait(r)
-    this.#resume(r)
-  }
-
-  #park (stage: Stage, at: number, plugin: PluginInstance): void {
-    this.#stage = stage
-    this.#at = at
-    this.#plugin = plugin
-  }
-
-  /** A hook's answer (undefined: no opinion), in the stage it was parked in. */
-  #resume (v: unknown): void {
-    if (v === undefined || v === null) {
-      if (this.#stage === Stage.OnRequest) return this.#onRequest(this.#at + 1)
-      // A plugin default action without an answer leaves the request without a route.
-      if (this.#at >= this.listener.rules.rules.length) return this.#fail(404, Outcome.NoRoute, R_NO_ROUTE)
-      return this.#route(this.#at + 1)
-    }
-    const group = this.#stage === Stage.Route ? (v as { targetGroup?: unknown }).targetGroup : undefined
-    if (typeof group === 'string') return this.#forwardTo(group)
-    const reply = pluginReplyHead(v as Reply)
-    if (reply instanceof Error) return this.#hookError(reply)
-    this.status = reply.status
-    if (this.#stage === Stage.OnRequest) this.ruleName = `plugin:${this.#plugin!.name}`
-    this.#replyLocal(reply.head, reply.body)
-  }
-
-  #hookError (err: unknown): void {
-    const p = this.#plugin!
-    if (p.failed(STAGE_HOOK[this.#stage]!, err)) return this.#hookFailed(p.name)
-    this.#resume(undefined)
-  }
-
-  /** Parks the exchange until a hook's promise settles or its time is up; the client body is held meanwhile. */
-  #wait (promise: PromiseLike<unknown>): void {
-    this.#waiting = true
-    let settled = false
-    const settle = (): boolean => {
-      if (settled) return false
-      settled = true
-      clearTimeout(timer)
-      this.#waiting = false
-      return !this.#finished
-    }
-    const timer = setTimeout(() => {
-      if (!settle()) return
-      this.#hookError(new Error(`timed out after ${this.#plugin!.timeoutMs} ms`))
-      this.#afterWait()
-    }, this.#plugin!.timeoutMs)
-    promise.then((v) => {
-      if (!settle()) return
-      this.#resume(v)
-      this.#afterWait()
-    }, (err: unknown) => {
-      if (!settle()) return
-      this.#hookError(err)
-      this.#afterWait()
-    })
+  unpark (): void {
+    this.#parked = false
+    // The decision goes on now; whatever it does (forward, reply, park again) must see the held bytes after it.
+    queueMicrotask(() => this.#afterWait())
   }
 
   #afterWait (): void {
+    if (this.#parked || this.#finished) return // parked again by the next hook: the held bytes wait for it
     const held = this.#held
     this.#held = null
-    if (this.#waiting) return // parked again by the next hook: the held bytes wait for it
-    if (held !== null && this.#conn !== null) for (const chunk of held) this.#conn.socket.write(chunk)
+    if (held !== null && this.#conn !== null) for (const chunk of held) this.#conn.write(chunk)
     this.flush()
     this.client.resumeReading()
   }
 
-  /** A fail-closed plugin failed: the request gets 500. */
-  #hookFailed (plugin: string): void {
-    this.#fail(500, Outcome.HookFailed, `plugin-failed:${plugin}`)
-  }
-
-  /** Rule matching and selection throw only a HookFailure (a fail-closed plugin failed); anything else is a bug. */
-  #thrown (err: unknown): void {
-    if (!(err instanceof HookFailure)) throw err
-    this.#hookFailed(err.plugin)
-  }
-
-  // ── routing ─────────────────────────────────────────────────────────────────────────────────────────
-
-  #dispatch (action: Action): void {
-    if (action.type === 'fixed-response') {
-      this.status = action.statusCode
-      this.#replyLocal(action.head, action.body)
-      return
-    }
-    if (action.type === 'redirect') {
-      this.status = action.statusCode
-      this.#replyLocal(redirectHead(action.statusCode, action.location(this)), null)
-      return
-    }
-    if (action.type === 'forward') this.#forwardTo(action.pick())
-  }
-
-  #forwardTo (name: string): void {
-    this.groupName = name
-    const group = this.listener.groups.get(name)
-    if (group === undefined) return this.#fail(503, Outcome.NoTarget, R_NO_GROUP)
-    let target: Target | null
-    try {
-      target = group.selector.select(this, group.group)
-    } catch (err) {
-      return this.#thrown(err)
-    }
-    if (target === null) return this.#fail(503, Outcome.NoTarget, R_NO_TARGET)
+  forward (group: GroupRuntime, target: Target): void {
+    const connector = this.req.listener.endpoints.connector(target.endpoint)
+    if (connector === undefined) return this.fail(502, Outcome.ConnectFailed, R_UNKNOWN_ENDPOINT)
     this.#group = group
     this.#target = target
-    this.targetId = target.endpoint.id
     target.endpoint.inFlight++
-    const failed = runOnForward(this.listener.onForward, this, target) ?? runOnForward(group.onForward, this, target)
-    if (failed !== null) return this.#hookFailed(failed.name)
-    const s = this.listener.settings
-    const hostValue = s.preserveHost && this.host !== '' ? this.host : target.endpoint.id
-    this.#outHead = rewriteRequestHead(this.head, this.query === '' ? this.path : `${this.path}?${this.query}`,
-      hostValue, this.clientIp, this.clientPort, s)
+    const req = this.req
+    const s = req.listener.settings
+    const hostValue = s.preserveHost && req.host !== '' ? req.host : target.endpoint.id
+    this.#outHead = rewriteRequestHead(this.head, req.query === '' ? req.path : `${req.path}?${req.query}`,
+      hostValue, req.clientIp, req.clientPort, s)
     this.#connect(false)
   }
 
+  reply (status: number, head: string, body: Buffer | null): void {
+    this.req.status = status
+    // A client waiting on 100-continue will not send its body now: close rather than wait for it.
+    if ((!this.#requestDone && this.head.expectContinue) || this.client.draining) this.#keepAlive = false
+    const end = this.#keepAlive ? '\r\n' : 'connection: close\r\n\r\n'
+    this.req.responseBytes += body === null ? 0 : body.length
+    this.responseStarted = true
+    this.client.writeHeadAndBody(head + end, body)
+    this.#responseDone = true
+    if (this.#requestDone) this.#finish()
+  }
+
+  fail (status: number, outcome: Outcome, reason: string): void {
+    const req = this.req
+    req.status = status
+    req.outcome = outcome
+    req.reason = reason
+    // The rest of an unforwarded body is not worth reading.
+    if (!this.#requestDone || this.client.draining) this.#keepAlive = false
+    const reply = prebuiltReply(status)
+    this.responseStarted = true
+    this.client.write(this.#keepAlive ? reply.keepAlive : reply.close)
+    this.#responseDone = true
+    this.#requestDone = true
+    this.#finish()
+  }
+
+  // ── the request, from the client side ───────────────────────────────────────────────────────────────
+
   /** Sends what start() and the first sendBody() calls queued. */
   flush (): void {
-    if (this.#conn !== null && this.#conn.socket.writableCorked > 0) this.#conn.socket.uncork()
+    this.#conn?.flush()
   }
 
   #connect (fresh: boolean): void {
-    const pool = (this.#target!.endpoint as EndpointState).pool
+    const pool = this.req.listener.endpoints.connector(this.#target!.endpoint)!
     const conn = (fresh ? null : pool.takeIdle()) ?? pool.open()
     this.#conn = conn
     conn.attach(this, this.#group!.responseTimeoutMs)
     // On the first try the head is held back until the client connection has passed on the body bytes that
     // came with it (flush()), so head and first body bytes leave in one write.
-    if (!fresh) conn.socket.cork()
-    conn.socket.write(this.#outHead, 'latin1')
+    if (!fresh) conn.cork()
+    conn.write(this.#outHead)
   }
 
   /** A slice of the request body from the client; false asks the client to pause until onTargetDrain. */
   sendBody (chunk: Buffer): boolean {
-    this.requestBytes += chunk.length
-    if (this.#waiting) {
+    this.req.requestBytes += chunk.length
+    if (this.#parked) {
       (this.#held ??= []).push(Buffer.from(chunk)) // the client pauses until the hook has decided
       return false
     }
     if (this.#conn === null) return true // answered locally: the body is read and dropped
-    return this.#conn.socket.write(chunk)
+    return this.#conn.write(chunk)
   }
 
   onRequestComplete (): void {
@@ -358,8 +201,8 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
 
   onTargetData (chunk: Buffer): void {
     if (this.#tunnel) {
-      this.responseBytes += chunk.length
-      if (!this.client.writeTransient(chunk)) this.#conn!.socket.pause()
+      this.req.responseBytes += chunk.length
+      if (!this.client.writeTransient(chunk)) this.#conn!.pause()
       return
     }
     if (!this.#headSeen) return this.#readHead(chunk)
@@ -376,7 +219,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
         return
       }
       if (end === -2) return this.#badResponse('target-bare-lf')
-      const res = parseResponseHead(buf.toString('latin1', 0, end), this.listener.settings)
+      const res = parseResponseHead(buf.toString('latin1', 0, end), this.req.listener.settings)
       if (res instanceof HttpError) return this.#badResponse(res.reason)
       this.#resHead = null
       const status = res.status
@@ -391,21 +234,15 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
         buf = buf.subarray(end)
         continue
       }
-      const lp = this.listener.onResponse
-      const gp = this.#group!.onResponse
-      if (lp.length + gp.length !== 0) {
-        const edit = new ResponseEdit(res)
-        const failed = runOnResponse(lp, this, edit) ?? runOnResponse(gp, this, edit)
-        if (failed !== null) {
-          const conn = this.#conn
-          this.#conn = null
-          conn?.destroy() // the rest of this response will not be read
-          return this.#hookFailed(failed.name)
-        }
+      if (respond(this.req, res) === FAIL) {
+        const conn = this.#conn
+        this.#conn = null
+        conn?.destroy() // the rest of this response will not be read
+        return failClosed(this)
       }
       this.#headSeen = true
-      this.status = status
-      const noBody = this.method === 'HEAD' || status === 204 || status === 304
+      this.req.status = status
+      const noBody = this.head.method === 'HEAD' || status === 204 || status === 304
       this.#resKind = noBody ? BodyKind.None : res.bodyKind
       this.#resRemaining = res.contentLength
       if (this.#resKind === BodyKind.Length && res.contentLength === 0) this.#resKind = BodyKind.None
@@ -413,6 +250,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       this.#keepAlive = this.#keepAlive && this.#requestDone && this.#resKind !== BodyKind.Close && !this.client.draining
       this.#closeAfter = !res.keepAlive
       const out = rewriteResponseHead(res, this.#keepAlive, this.head.minor, false)
+      this.responseStarted = true
       if (this.#resKind === BodyKind.None) {
         this.client.write(out)
         if (end < buf.length) this.#closeAfter = true // bytes after a complete response: never reuse
@@ -447,9 +285,9 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       }
     }
     const body = start === 0 && end === buf.length ? buf : buf.subarray(start, end)
-    this.responseBytes += body.length
+    this.req.responseBytes += body.length
     const ok = head === undefined ? this.client.writeTransient(body) : this.client.writeHeadAndBody(head, body)
-    if (!ok && !done) this.#conn?.socket.pause()
+    if (!ok && !done) this.#conn?.pause()
     if (done) {
       if (end < buf.length) this.#closeAfter = true
       this.#onResponseDone()
@@ -457,7 +295,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
   }
 
   onClientDrain (): void {
-    this.#conn?.socket.resume()
+    this.#conn?.resume()
   }
 
   onTargetDrain (): void {
@@ -476,12 +314,12 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     // The stale keep-alive race: a reused connection closed as we sent. Safe to retry once if nothing
     // was received and the request had no body to replay.
     if (!hadBytes && conn !== null && conn.uses > 1 && !this.#retried && !hasBody(this.head) &&
-      IDEMPOTENT.has(this.method)) {
+      IDEMPOTENT.has(this.head.method)) {
       this.#retried = true
       this.#connect(true)
       return
     }
-    this.#fail(502, Outcome.ConnectFailed, conn !== null && conn.connected ? R_CLOSED : R_REFUSED)
+    this.fail(502, Outcome.ConnectFailed, conn !== null && conn.connected ? R_CLOSED : R_REFUSED)
   }
 
   onTargetTimeout (): void {
@@ -494,7 +332,7 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     }
     if (this.#headSeen) return this.#cutShort(Outcome.Timeout, R_TIMEOUT)
     const connecting = conn !== null && !conn.connected
-    this.#fail(504, Outcome.Timeout, connecting ? R_CONNECT_TIMEOUT : R_TIMEOUT)
+    this.fail(504, Outcome.Timeout, connecting ? R_CONNECT_TIMEOUT : R_TIMEOUT)
   }
 
   #badResponse (reason: string): void {
@@ -502,22 +340,23 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     this.#conn = null
     conn?.destroy() // a target out of step is never reused
     if (this.#headSeen) return this.#cutShort(Outcome.BadResponse, reason)
-    this.#fail(502, Outcome.BadResponse, reason)
+    this.fail(502, Outcome.BadResponse, reason)
   }
 
   #startTunnel (head: string, extra: Buffer | null): void {
     this.#tunnel = true
     this.#headSeen = true
-    this.status = 101
+    this.req.status = 101
+    this.responseStarted = true
     this.client.writeHeadAndBody(head, extra)
-    this.#conn!.setTimeout(this.listener.settings.idleTimeoutMs)
+    this.#conn!.setTimeout(this.req.listener.settings.idleTimeoutMs)
     this.client.startTunnel()
   }
 
   /** Client bytes after a 101. */
   tunnelWrite (chunk: Buffer): void {
-    this.requestBytes += chunk.length
-    if (this.#conn !== null && !this.#conn.socket.write(chunk)) this.client.pauseReading()
+    this.req.requestBytes += chunk.length
+    if (this.#conn !== null && !this.#conn.write(chunk)) this.client.pauseReading()
   }
 
   #onResponseDone (): void {
@@ -532,29 +371,6 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
 
   // ── endings ─────────────────────────────────────────────────────────────────────────────────────────
 
-  #replyLocal (head: string, body: Buffer | null): void {
-    // A client waiting on 100-continue will not send its body now: close rather than wait for it.
-    if ((!this.#requestDone && this.head.expectContinue) || this.client.draining) this.#keepAlive = false
-    const end = this.#keepAlive ? '\r\n' : 'connection: close\r\n\r\n'
-    this.responseBytes += body === null ? 0 : body.length
-    this.client.writeHeadAndBody(head + end, body)
-    this.#responseDone = true
-    if (this.#requestDone) this.#finish()
-  }
-
-  #fail (status: number, outcome: Outcome, reason: string): void {
-    this.status = status
-    this.outcome = outcome
-    this.reason = reason
-    if (!this.#requestDone && this.head.expectContinue) this.#keepAlive = false
-    if (!this.#requestDone || this.client.draining) this.#keepAlive = false // the rest of an unforwarded body is not worth reading
-    const reply = prebuiltReply(status)
-    this.client.write(this.#keepAlive ? reply.keepAlive : reply.close)
-    this.#responseDone = true
-    this.#requestDone = true
-    this.#finish()
-  }
-
   /**
    * The client went away, or its request went bad after routing. `status` is what the client connection
    * answered itself (408, 400), or 0 when nothing more can be sent.
@@ -564,20 +380,22 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
     const conn = this.#conn
     this.#conn = null
     conn?.destroy()
+    const req = this.req
     if (status !== 0) {
-      this.status = status
-      this.outcome = Outcome.Ok
+      req.status = status
+      req.outcome = Outcome.Ok
+      this.responseStarted = true
     } else if (!this.#responseDone) {
-      this.outcome = Outcome.ClientAborted
+      req.outcome = Outcome.ClientAborted
     }
-    this.reason ||= reason
+    req.reason ||= reason
     this.#endBoth()
   }
 
   /** The response had begun: the client can learn of the failure only by its connection closing. */
   #cutShort (outcome: Outcome, reason: string): void {
-    this.outcome = outcome
-    this.reason = reason
+    this.req.outcome = outcome
+    this.req.reason = reason
     this.client.destroy()
     this.#endBoth()
   }
@@ -599,9 +417,9 @@ export class Exchange implements PluginRequest, ConnectionUser, FinishedRequest 
       else conn.release()
     }
     if (this.#target !== null) this.#target.endpoint.inFlight--
-    this.durationMs = performance.now() - this.#t0
-    this.listener.observer.onRequestEnd(this)
+    const req = this.req
+    req.end()
+    req.listener.observer.onRequestEnd(req)
     this.client.onExchangeDone(this.#keepAlive)
   }
 }
-

@@ -1,6 +1,7 @@
 // Responses Pilotfish writes itself (faults, redirects, fixed responses), with heads built once where possible.
 import type { Reply } from '../plugin-api.ts'
 import { isFieldValue, isToken } from '../http1/head.ts'
+import { isEngineField } from '../http1/fields.ts'
 
 // Not `import … from 'node:http'`: an ES import of node:http evaluates every export, lazy ones included (undici
 // for WebSocket, http2, tls, crypto: 81 internal modules), which cost every shard ~12 MiB of RSS in Node 24.
@@ -50,10 +51,10 @@ export function redirectHead (status: number, location: string): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nlocation: ${location}\r\ncontent-length: 0\r\n`
 }
 
-/** Fields of a plugin's reply that Pilotfish writes itself. */
-const OURS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer'])
-
-/** A plugin's Reply as a head (connection field and blank line to follow) and body; an Error if it is not valid. */
+/**
+ * A plugin's Reply as a head (connection field and blank line to follow) and body; an Error if it is not valid.
+ * Fields the engine owns (http1/fields.ts) are left out: Pilotfish writes the framing and connection itself.
+ */
 export function pluginReplyHead (r: Reply): { status: number, head: string, body: Buffer | null } | Error {
   const status = r.statusCode
   if (!Number.isInteger(status) || status < 200 || status > 599) return new Error(`reply statusCode ${String(status)} is not 200-599`)
@@ -65,7 +66,7 @@ export function pluginReplyHead (r: Reply): { status: number, head: string, body
       const value = String(r.headers[name])
       if (!isToken(name, 0, name.length) || !isFieldValue(value)) return new Error(`reply header ${JSON.stringify(name)} is not a valid field`)
       const lower = name.toLowerCase()
-      if (OURS.has(lower)) continue
+      if (isEngineField(lower)) continue
       if (lower === 'content-type') typed = true
       head += `${name}: ${value}\r\n`
     }

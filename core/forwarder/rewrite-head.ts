@@ -1,22 +1,20 @@
 // Builds the head a target sees from the head a client sent: hop-by-hop fields out, X-Forwarded-* in, one framing.
 import type { RequestHead } from '../http1/request-head.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
+import { fieldValue, isEngineField, Owned, ownedAs } from '../http1/fields.ts'
 
 export const X_FORWARDED_FOR = 'x-forwarded-for'
 export const X_FORWARDED_PROTO = 'x-forwarded-proto'
 export const X_FORWARDED_PORT = 'x-forwarded-port'
 
 /**
- * Fields that describe one connection, not the message (RFC 9110 §7.6.1), plus the framing fields that
- * Pilotfish writes itself so that a target sees exactly one framing (RFC 9112 §6.3), and the X-Forwarded
- * fields that are ours to set (ALB overwrites X-Forwarded-Proto and -Port).
+ * A request field the target never gets as the client sent it: every field the engine owns (hop-by-hop ones,
+ * RFC 9110 §7.6.1; the framing, written so that a target sees exactly one, RFC 9112 §6.3; Host), and the
+ * X-Forwarded fields that are ours to set (ALB overwrites X-Forwarded-Proto and -Port).
  */
-const dropAlways = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'content-length', 'host', X_FORWARDED_PROTO, X_FORWARDED_PORT,
-])
-/** Fields that a Connection header can never remove: Pilotfish rewrites them anyway. */
-const mustKeep = new Set(['host', 'content-length', 'transfer-encoding'])
+function dropFromRequest (name: string): boolean {
+  return isEngineField(name) || name === X_FORWARDED_PROTO || name === X_FORWARDED_PORT
+}
 
 export const XffMode = { Append: 'append', Preserve: 'preserve', Remove: 'remove' } as const
 export type XffMode = (typeof XffMode)[keyof typeof XffMode]
@@ -29,8 +27,11 @@ export interface ForwardSettings {
   readonly listenerPort: number
 }
 
+/** Named in Connection, so hop-by-hop; but Connection can never remove what Pilotfish writes (framing, Host). */
 function isNamedInConnection (connection: readonly string[], name: string): boolean {
-  for (let i = 0; i < connection.length; i++) if (connection[i] === name && !mustKeep.has(name)) return true
+  for (let i = 0; i < connection.length; i++) {
+    if (connection[i] === name) return !ownedAs(name, Owned.Framing | Owned.Routing)
+  }
   return false
 }
 
@@ -50,7 +51,7 @@ export function rewriteRequestHead (
   let xff: string | undefined
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!
-    if (dropAlways.has(name)) continue
+    if (dropFromRequest(name)) continue
     if (name === X_FORWARDED_FOR) {
       xff = xff === undefined ? values[i]! : `${xff}, ${values[i]!}`
       continue
@@ -66,16 +67,13 @@ export function rewriteRequestHead (
     out += `x-forwarded-for: ${xff}\r\n`
   }
   out += `x-forwarded-proto: ${s.protocol}\r\nx-forwarded-port: ${s.listenerPort}\r\n`
-  if (req.upgrade) out += `connection: upgrade\r\nupgrade: ${headerValue(req, 'upgrade')}\r\n`
+  if (req.upgrade) out += `connection: upgrade\r\nupgrade: ${fieldValue(req, 'upgrade')}\r\n`
   else if (req.minor === 0) out += 'connection: keep-alive\r\n'
   if (req.bodyKind === 1 /* Length */) out += `content-length: ${req.contentLength}\r\n\r\n`
   else if (req.bodyKind === 2 /* Chunked */) out += 'transfer-encoding: chunked\r\n\r\n'
   else out += '\r\n'
   return out
 }
-
-/** Response fields that describe the target's connection, not the message: the client gets its own. */
-const dropFromResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'])
 
 /**
  * The response head for the client. Framing fields (Content-Length or Transfer-Encoding: chunked) pass as
@@ -89,12 +87,13 @@ export function rewriteResponseHead (res: ResponseHead, keepAlive: boolean, clie
   const connection = res.connection
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!
-    if (dropFromResponse.has(name)) continue
+    // The target's connection fields go (the client gets its own); the framing passes through with the body.
+    if (ownedAs(name, Owned.HopByHop) && name !== 'transfer-encoding') continue
     if (connection.length !== 0 && isNamedInConnection(connection, name)) continue
     out += `${raw[i]!}: ${values[i]!}\r\n`
   }
   if (upgrade) {
-    out += `connection: upgrade\r\nupgrade: ${fieldOf(names, values, 'upgrade') ?? ''}\r\n\r\n`
+    out += `connection: upgrade\r\nupgrade: ${fieldValue(res, 'upgrade') ?? ''}\r\n\r\n`
   } else if (!keepAlive) {
     out += 'connection: close\r\n\r\n'
   } else if (clientMinor === 0) {
@@ -103,13 +102,4 @@ export function rewriteResponseHead (res: ResponseHead, keepAlive: boolean, clie
     out += '\r\n'
   }
   return out
-}
-
-function fieldOf (names: readonly string[], values: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < names.length; i++) if (names[i] === name) return values[i]
-  return undefined
-}
-
-export function headerValue (req: RequestHead, name: string): string | undefined {
-  return fieldOf(req.names, req.values, name)
 }

@@ -18,10 +18,45 @@ export interface ConnectionUser {
 }
 
 /**
+ * What an Exchange needs from a connection to a target: the mirror of ClientSide (exchange.ts), so the engine
+ * can be driven from both sides without sockets (test/core/forwarder).
+ */
+export interface TargetSide {
+  /** Requests this connection has carried, this one included; > 1 means a close may be the stale keep-alive race. */
+  readonly uses: number
+  /** The TCP connection is established (a timeout before then is a connect timeout). */
+  readonly connected: boolean
+  /** Starts one request: events go to `user`, and `responseTimeoutMs` bounds each wait for the target. */
+  attach (user: ConnectionUser, responseTimeoutMs: number): void
+  write (data: Buffer | string): boolean
+  /** Holds writes back until flush(), so a head and the first body bytes leave in one segment. */
+  cork (): void
+  flush (): void
+  pause (): void
+  resume (): void
+  setTimeout (ms: number): void
+  /** The request is done and both sides framed it cleanly: back to the pool. */
+  release (): void
+  destroy (): void
+}
+
+/** Where an Exchange gets connections to one target: the endpoint's pool. */
+export interface TargetConnector {
+  /** An idle kept-alive connection, or null. */
+  takeIdle (): TargetSide | null
+  open (): TargetSide
+}
+
+/** The connectors of a shard's endpoints (EndpointRegistry): undefined for an endpoint no snapshot names. */
+export interface Connectors {
+  connector (endpoint: Endpoint): TargetConnector | undefined
+}
+
+/**
  * One socket to a target. Handlers are bound once per socket, never per request; while idle in the pool the
  * socket has no user and any byte or close it sees retires it.
  */
-export class TargetConnection {
+export class TargetConnection implements TargetSide {
   readonly socket: net.Socket
   readonly pool: TargetPool
   user: ConnectionUser | null = null
@@ -67,6 +102,15 @@ export class TargetConnection {
     this.socket.setTimeout(ms)
   }
 
+  write (data: Buffer | string): boolean {
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data)
+  }
+
+  cork (): void { this.socket.cork() }
+  flush (): void { if (this.socket.writableCorked > 0) this.socket.uncork() }
+  pause (): void { this.socket.pause() }
+  resume (): void { this.socket.resume() }
+
   /** Returns the connection to the pool, or closes it when the pool is full or closing. */
   release (): void {
     this.user = null
@@ -108,7 +152,7 @@ export interface PoolSettings {
  * Idle connections in a stack, so the warmest (most recently used) is reused first; the oldest sit at the
  * bottom, where one sweep timer per pool closes them after the keep-alive timeout.
  */
-export class TargetPool {
+export class TargetPool implements TargetConnector {
   readonly endpoint: Endpoint
   settings: PoolSettings
   #idle: TargetConnection[] = []

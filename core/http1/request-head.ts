@@ -12,6 +12,9 @@ import type { Limits } from './head.ts'
 export interface RequestHead {
   method: string
   target: string // request-target as received
+  path: string // the target's path in origin form: "/" for an absolute-form target without one, "*" for OPTIONS *
+  query: string // the target's query without "?", '' when there is none
+  authority: string // what the request routes on: an absolute-form target's authority (RFC 9112 §3.2.2), else `host`
   minor: number // 0 or 1 (HTTP/1.0 or HTTP/1.1)
   names: string[] // field names lower-cased, in order received
   rawNames: string[] // field names as received
@@ -174,9 +177,25 @@ function interpret (
     bodyKind = BodyKind.Chunked
   }
   const close = hasOption(connection, 'close')
+  // origin-form "/p?q", asterisk-form "*", authority-form (CONNECT, refused later) or absolute-form "s://a/p?q"
+  let authority = host
+  let p0 = 0
+  let p1 = target.length
+  if (target.charCodeAt(0) !== 0x2f && target !== '*' && method !== 'CONNECT') {
+    const a0 = target.indexOf('://') + 3
+    p0 = a0
+    while (p0 < p1 && target.charCodeAt(p0) !== 0x2f && target.charCodeAt(p0) !== 0x3f) p0++
+    authority = target.slice(a0, p0)
+  }
+  const q = target.indexOf('?', p0)
+  if (q !== -1) p1 = q
+  const path = p0 === p1 ? '/' : p0 === 0 && p1 === target.length ? target : target.slice(p0, p1)
   return {
     method,
     target,
+    path,
+    query: q === -1 ? '' : target.slice(q + 1),
+    authority,
     minor,
     names,
     rawNames,

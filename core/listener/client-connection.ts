@@ -187,17 +187,7 @@ export class ClientConnection implements ClientSide {
   #startRequest (head: RequestHead): void {
     if (head.method === 'CONNECT') return this.#reject(405, 'connect-not-supported')
     const runtime = this.owner.runtime
-    let target = head.target
-    let host = head.host
-    if (target.charCodeAt(0) !== 47 /* / */ && target !== '*') {
-      // absolute-form: the authority in the target wins over Host (RFC 9112 §3.2.2)
-      const at = target.indexOf('://')
-      const slash = target.indexOf('/', at + 3)
-      host = slash === -1 ? target.slice(at + 3) : target.slice(at + 3, slash)
-      target = slash === -1 ? '/' : target.slice(slash)
-    }
-    const q = target.indexOf('?')
-    const ex = new Exchange(runtime, this, head, q === -1 ? target : target.slice(0, q), q === -1 ? '' : target.slice(q + 1), host)
+    const ex = new Exchange(runtime, this, head)
     this.#exchange = ex
     if (!hasBody(head)) {
       this.#phase = Phase.Waiting
@@ -232,7 +222,7 @@ export class ClientConnection implements ClientSide {
       const r = scanner.scan(chunk, from, end)
       if (r === -2) {
         const reason = scanner.error?.reason ?? 'bad-chunk'
-        if (ex.status === 0) return this.#rejectInExchange(400, reason)
+        if (!ex.responseStarted) return this.#rejectInExchange(400, reason)
         ex.abort(reason)
         return
       }
@@ -277,7 +267,7 @@ export class ClientConnection implements ClientSide {
         return this.#reject(408, 'header-timeout')
       case Phase.Body: {
         const ex = this.#exchange
-        if (ex !== null && ex.status === 0) return this.#rejectInExchange(408, 'body-timeout')
+        if (ex !== null && !ex.responseStarted) return this.#rejectInExchange(408, 'body-timeout')
         ex?.abort('body-timeout')
         return this.#close()
       }

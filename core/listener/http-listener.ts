@@ -4,7 +4,7 @@
 import net from 'node:net'
 import { PilotfishError } from '../errors.ts'
 import type { PickedTarget, PluginServer, RequestCtx } from '../plugin-api.ts'
-import { HookFailure, type PluginInstance } from '../plugin/instance.ts'
+import { FAIL, select, type PluginInstance } from '../plugin/instance.ts'
 import type { ListenerRuntime } from '../runtime.ts'
 import { ClientConnection, type ConnectionOwner } from './client-connection.ts'
 
@@ -58,7 +58,7 @@ export class HttpListener implements ConnectionOwner {
     try {
       this.#pluginServer = await kind.hooks.listen!(info, { http: (socket) => this.accept(socket), pick: (group, ip) => this.#pick(group, ip) })
     } catch (err) {
-      kind.failed('listen', err)
+      kind.verdict('listen', err)
       throw new PilotfishError('PF_ERR_LISTENER_BIND', [this.runtime.name, `${this.host}:${this.port}`, `plugin ${kind.name}: ${(err as Error)?.message ?? String(err)}`], { cause: err })
     }
     return this.port
@@ -73,14 +73,8 @@ export class HttpListener implements ConnectionOwner {
       method: '', path: '', query: '', host: '', clientIp, clientPort: 0,
       protocol: runtime.settings.protocol, listenerPort: runtime.settings.listenerPort, header: () => undefined,
     }
-    let target
-    try {
-      target = group.selector.select(ctx, group.group)
-    } catch (err) {
-      if (err instanceof HookFailure) return null // a fail-closed selector wrapper failed: counted already
-      throw err
-    }
-    if (target === null) return null
+    const target = select(group.selector, ctx, group.group)
+    if (target === null || target === FAIL) return null // FAIL: a fail-closed selector wrapper failed, counted already
     const endpoint = target.endpoint
     endpoint.inFlight++
     let released = false
@@ -122,7 +116,7 @@ export class HttpListener implements ConnectionOwner {
       try {
         await this.#pluginServer.close()
       } catch (err) {
-        this.kind?.failed('close', err)
+        this.kind?.verdict('close', err)
       }
     }
     if (closeIdle) for (const conn of this.#connections) conn.closeIfIdle()

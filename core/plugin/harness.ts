@@ -1,5 +1,5 @@
-// The SDK's test harness: runs one plugin's hooks against synthetic requests and target groups in the order, and
-// with the containment, a shard applies (core/forwarder/exchange.ts), without starting a sidecar.
+// The SDK's test harness: runs one plugin's hooks against synthetic requests and target groups through the
+// decision stage a shard runs (core/decision/decide.ts), with the same containment, without starting a sidecar.
 //
 //   const h = await pluginHarness(plugin, { percent: 10 }, { targetGroups: { stable: [{ host: '10.0.0.1', port: 80 }] } })
 //   const r = await h.request({ path: '/x', headers: { 'x-canary': 'always' } })
@@ -13,14 +13,16 @@ import { ajv } from '../../schemas/compile.ts'
 import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import { pluginEntrySchema } from '../../schemas/sidecar.schema.ts'
 import { PilotfishError } from '../errors.ts'
-import { pluginReplyHead } from '../forwarder/local-reply.ts'
-import { Algorithm, type Endpoint, type HashOn, type Selector, type Target, type TargetGroup } from '../pipeline.ts'
+import { Algorithm, Outcome, type Endpoint, type HashOn, type RequestCtx, type Target, type TargetGroup } from '../pipeline.ts'
 import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Reply, Route } from '../plugin-api.ts'
+import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
+import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import { selectorFactory } from '../selector/index.ts'
-import { ResponseEdit } from './headers.ts'
-import { HarnessRequest, plain, responseHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
+import { decide, respond, type DecisionSink } from '../decision/decide.ts'
+import { EngineRequest, Stage } from '../decision/request.ts'
+import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
-import { applyTargetState, HookFailure, PluginCondition, PluginInstance, runOnForward, runOnResponse, wrapSelector, type HookName } from './instance.ts'
+import { applyTargetState, FAIL, PluginCondition, PluginInstance, wrapSelector, type HookName } from './instance.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
 
@@ -175,15 +177,12 @@ function validate (schema: JSONSchema, config: unknown): unknown {
   return config
 }
 
-/** A parked answer: the hook's value, or that it failed (and whether that fails the request). */
-type Answer = { failed: false, value: unknown } | { failed: true, closed: boolean }
-
 class Harness implements PluginHarness {
   readonly plugin: PluginInstance
   readonly groups = new Map<string, TargetGroup>()
   readonly logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>
   readonly #log: FailureLog
-  readonly #selectors = new Map<string, Selector>()
+  readonly #runtimes = new Map<string, GroupRuntime>()
   readonly #options: HarnessOptions
   #condition: PluginCondition | null = null
   #closed = false
@@ -197,13 +196,10 @@ class Harness implements PluginHarness {
 
   /** env.publish: the state reaches onState, as every shard's instance gets it. */
   deliver (state: unknown): void {
-    if (this.#closed || this.plugin.hooks.onState === undefined) return
+    const hooks = this.plugin.hooks
+    if (this.#closed || hooks.onState === undefined) return
     this.#log.current = null
-    try {
-      this.plugin.hooks.onState(state)
-    } catch (err) {
-      this.plugin.failed('onState', err)
-    }
+    this.plugin.sync('onState', hooks.onState, hooks, state, undefined)
   }
 
   /** env.refreshTargets: the groups are built again, as a shard rebuilds its snapshot. */
@@ -229,7 +225,8 @@ class Harness implements PluginHarness {
       if (this.plugin.hooks.targetState !== undefined) applyTargetState(this.plugin, targets, name)
       const group: TargetGroup = { name, targets }
       this.groups.set(name, group)
-      this.#selectors.set(name, wrapSelector(factory(group), group, [this.plugin]))
+      // The plugin's onForward and onResponse run once, as a listener plugin's (harnessListener), not per group.
+      this.#runtimes.set(name, { group, selector: wrapSelector(factory(group), group, [this.plugin]), responseTimeoutMs: 0, onForward: [], onResponse: [] })
     }
     if (typeof this.plugin.hooks.match === 'function') this.#condition = new PluginCondition([this.plugin])
     // As a sidecar refuses such a config: the groups a route plugin declares must be among the harness's.
@@ -240,115 +237,16 @@ class Harness implements PluginHarness {
     }
   }
 
-  async request (init: HarnessRequestInit = {}): Promise<HarnessResult> {
-    const req = new HarnessRequest(init)
-    const failures: HarnessFailure[] = []
-    const r: HarnessResult = { reply: undefined, matched: undefined, route: undefined, target: null, requestHeaders: {}, responseHeaders: undefined, failures, status: null }
-    const done = (status: number | null): HarnessResult => {
-      r.status = status
-      r.requestHeaders = plain(req.fields, '; ')
-      return r
-    }
-    const hooks = this.plugin.hooks
-
-    if (hooks.onRequest !== undefined) {
-      const a = await this.#ask('onRequest', failures, () => hooks.onRequest!(req))
-      if (a.failed && a.closed) return done(500)
-      if (!a.failed && a.value !== undefined && a.value !== null) {
-        const reply = this.#reply('onRequest', failures, a.value)
-        if (reply === 500) return done(500)
-        if (reply !== null) { r.reply = reply; return done(reply.statusCode) }
-      }
-    }
-
-    if (this.#condition !== null) {
-      this.#log.current = failures
-      try {
-        r.matched = this.#condition.test(req)
-      } catch (err) {
-        if (err instanceof HookFailure) return done(500)
-        throw err
-      }
-    }
-
-    let group = init.forwardTo
-    if (hooks.route !== undefined) {
-      const a = await this.#ask('route', failures, () => hooks.route!(req))
-      if (a.failed && a.closed) return done(500)
-      if (!a.failed && a.value !== undefined && a.value !== null) {
-        const picked = (a.value as { targetGroup?: unknown }).targetGroup
-        if (typeof picked === 'string') {
-          r.route = a.value as Route
-          group = picked
-        } else {
-          const reply = this.#reply('route', failures, a.value)
-          if (reply === 500) return done(500)
-          if (reply !== null) { r.route = r.reply = reply; return done(reply.statusCode) }
-        }
-      }
-    }
-    if (group === undefined) return done(null)
-    return this.#forward(req, r, group, init, done)
-  }
-
-  #forward (req: HarnessRequest, r: HarnessResult, name: string, init: HarnessRequestInit, done: (s: number | null) => HarnessResult): HarnessResult {
-    const group = this.groups.get(name)
-    const selector = this.#selectors.get(name)
-    if (group === undefined || selector === undefined) return done(503)
-    let target: Target | null
-    this.#log.current = r.failures
-    try {
-      target = selector.select(req, group)
-    } catch (err) {
-      if (err instanceof HookFailure) return done(500)
-      throw err
-    }
-    if (target === null) return done(503)
-    req.target = r.target = target
-    const p = this.plugin
-    this.#log.current = r.failures
-    if (p.hooks.onForward !== undefined && runOnForward([p], req, target) !== null) return done(500)
-    if (init.response === undefined) return done(null)
-    const head = responseHead(init.response.status, init.response.headers)
-    this.#log.current = r.failures
-    if (p.hooks.onResponse !== undefined && runOnResponse([p], req, new ResponseEdit(head)) !== null) return done(500)
-    r.responseHeaders = plain(head, ', ')
-    return done(head.status)
-  }
-
-  /** Calls a hook that may answer asynchronously; a promise is awaited for at most the hook timeout. */
-  async #ask (hook: HookName, failures: HarnessFailure[], call: () => unknown): Promise<Answer> {
-    let v: unknown
-    try {
-      v = call()
-    } catch (err) {
-      return { failed: true, closed: this.#failed(hook, failures, err) }
-    }
-    if (typeof (v as PromiseLike<unknown> | null)?.then !== 'function') return { failed: false, value: v }
-    const ms = this.plugin.timeoutMs
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+  /** The decision stage the shard runs (decision/decide.ts), on a listener that names the plugin everywhere. */
+  request (init: HarnessRequestInit = {}): Promise<HarnessResult> {
+    const r: HarnessResult = { reply: undefined, matched: undefined, route: undefined, target: null, requestHeaders: {}, responseHeaders: undefined, failures: [], status: null }
+    const listener = harnessListener(this.plugin, new HarnessRules(this.plugin, this.#condition, init.forwardTo, r), this.#runtimes, init)
+    const req = new EngineRequest(listener, syntheticHead(init), init.clientIp ?? '192.0.2.1', init.clientPort ?? 40000)
+    return new Promise((resolve) => {
+      const run = new HarnessRun(req, r, init, this.#log, resolve)
+      this.#log.current = r.failures
+      decide(req, run)
     })
-    try {
-      return { failed: false, value: await Promise.race([v as PromiseLike<unknown>, timeout]) }
-    } catch (err) {
-      return { failed: true, closed: this.#failed(hook, failures, err) }
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  /** A hook's answer as the engine would send it; an invalid one is the hook's failure (500, or null: skipped). */
-  #reply (hook: HookName, failures: HarnessFailure[], v: unknown): Reply | 500 | null {
-    const checked = pluginReplyHead(v as Reply)
-    if (!(checked instanceof Error)) return v as Reply
-    return this.#failed(hook, failures, checked) ? 500 : null
-  }
-
-  #failed (hook: HookName, failures: HarnessFailure[], err: unknown): boolean {
-    this.#log.current = failures
-    return this.plugin.failed(hook, err)
   }
 
   async close (): Promise<void> {
@@ -358,7 +256,107 @@ class Harness implements PluginHarness {
     try {
       await this.plugin.hooks.close?.()
     } catch (err) {
-      this.plugin.failed('close', err)
+      this.plugin.verdict('close', err)
     }
+  }
+}
+
+/** A listener whose plugins list, rules and groups all name the plugin, as the harness takes it to be named. */
+function harnessListener (p: PluginInstance, rules: RuleSource, groups: ReadonlyMap<string, GroupRuntime>, init: HarnessRequestInit): ListenerRuntime {
+  const has = (hook: 'onRequest' | 'onForward' | 'onResponse'): PluginInstance[] => p.hooks[hook] === undefined ? [] : [p]
+  return {
+    name: 'harness',
+    settings: {
+      idleTimeoutMs: 0, headerTimeoutMs: 0, bodyTimeoutMs: 0, maxHeadBytes: 0, maxHeaderCount: 0, accessLog: false,
+      xForwardedFor: 'append', xForwardedClientPort: false, preserveHost: false,
+      protocol: init.protocol ?? 'http', listenerPort: init.listenerPort ?? 80,
+    },
+    rules,
+    groups,
+    observer: { onRequestEnd () {}, onRejected () {} },
+    endpoints: { connector: () => undefined },
+    onRequest: has('onRequest'),
+    onForward: has('onForward'),
+    onResponse: has('onResponse'),
+  }
+}
+
+/**
+ * The harness's rules: the plugin's match hook as a condition whose verdict is reported (not one that gates the
+ * route hook, so a test sees both), then its route hook as a rule's action, then `forwardTo` as the default.
+ */
+class HarnessRules implements RuleSource {
+  readonly rules: readonly Rule[]
+  readonly #condition: PluginCondition | null
+  readonly #fallback: Rule | null
+  readonly #result: HarnessResult
+
+  constructor (p: PluginInstance, condition: PluginCondition | null, forwardTo: string | undefined, result: HarnessResult) {
+    this.rules = p.hooks.route === undefined ? [] : [{ name: p.name, priority: 1, index: 0, action: { type: 'plugin', plugin: p } }]
+    this.#condition = condition
+    this.#result = result
+    this.#fallback = forwardTo === undefined
+      ? null
+      : { name: 'default', priority: Infinity, index: this.rules.length, action: { type: 'forward', groups: [forwardTo], weights: [1], pick: () => forwardTo } }
+  }
+
+  match (ctx: RequestCtx, from: number): Rule | null {
+    if (from === 0 && this.#condition !== null) this.#result.matched = this.#condition.test(ctx)
+    return from < this.rules.length ? this.rules[from]! : this.#fallback
+  }
+}
+
+/** The decision's sink in the harness: what the engine would have sent, as a HarnessResult. */
+class HarnessRun implements DecisionSink {
+  readonly finished = false
+  readonly #req: EngineRequest
+  readonly #r: HarnessResult
+  readonly #init: HarnessRequestInit
+  readonly #log: FailureLog
+  readonly #resolve: (r: HarnessResult) => void
+
+  constructor (req: EngineRequest, r: HarnessResult, init: HarnessRequestInit, log: FailureLog, resolve: (r: HarnessResult) => void) {
+    this.#req = req
+    this.#r = r
+    this.#init = init
+    this.#log = log
+    this.#resolve = resolve
+  }
+
+  park (): void {}
+  /** A parked hook settled: the failures from here on are this request's again. */
+  unpark (): void { this.#log.current = this.#r.failures }
+
+  reply (status: number): void {
+    this.#r.reply = this.#req.answer as Reply
+    this.#done(status)
+  }
+
+  forward (_group: GroupRuntime, target: Target): void {
+    const req = this.#req
+    const r = this.#r
+    r.target = target
+    const response = this.#init.response
+    if (response === undefined) return this.#done(null)
+    const head = responseHead(response.status, response.headers)
+    this.#log.current = r.failures
+    if (respond(req, head) === FAIL) return this.#done(500)
+    r.responseHeaders = plain(head)
+    this.#done(head.status)
+  }
+
+  /** No route is not an answer in the harness: the next rule, which the test does not have, would decide. */
+  fail (status: number, outcome: Outcome): void {
+    this.#r.target = this.#req.target
+    this.#done(outcome === Outcome.NoRoute ? null : status)
+  }
+
+  #done (status: number | null): void {
+    const req = this.#req
+    // What the route hook decided, whatever became of it (a group that does not exist still shows here).
+    if (req.stage === Stage.Route && req.answer !== undefined) this.#r.route = req.answer as Route
+    this.#r.status = status
+    this.#r.requestHeaders = plain(req.head)
+    this.#resolve(this.#r)
   }
 }

@@ -6,17 +6,14 @@
 import type { PluginResponse } from '../plugin-api.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
 import { isFieldValue, isToken } from '../http1/head.ts'
+import { fieldValue, isEngineField, type FieldArrays } from '../http1/fields.ts'
 
-const ENGINE_ONLY = new Set([
-  'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'host',
-])
-
-export interface FieldArrays { names: string[], rawNames: string[], values: string[] }
+export type { FieldArrays }
 
 function checked (name: string, value?: string): string {
   const lower = name.toLowerCase()
   if (!isToken(name, 0, name.length)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`)
-  if (ENGINE_ONLY.has(lower)) throw new TypeError(`header ${lower} is set by Pilotfish, not by plugins`)
+  if (isEngineField(lower)) throw new TypeError(`header ${lower} is set by Pilotfish, not by plugins`)
   if (value !== undefined && !isFieldValue(value)) throw new TypeError(`invalid value for header ${lower}`)
   return lower
 }
@@ -42,15 +39,6 @@ export function setField (f: FieldArrays, name: string, value: string): void {
   checked(name, value)
   removeField(f, name)
   appendField(f, name, value)
-}
-
-export function fieldValue (f: FieldArrays, name: string): string | undefined {
-  let found: string | undefined
-  for (let i = 0; i < f.names.length; i++) {
-    if (f.names[i] !== name) continue
-    found = found === undefined ? f.values[i] : `${found}, ${f.values[i]!}`
-  }
-  return found
 }
 
 /** The response head as onResponse hooks see it; made only when some plugin has an onResponse hook. */

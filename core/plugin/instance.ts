@@ -1,14 +1,40 @@
 // A plugin as the core calls it: its hooks, and how a failing hook is contained (STYLE 14).
 //
-// Call sites in the core hold one try/catch each. A hook that throws is recorded here (counted and logged by the
-// shard), then either fails its request with 500 (fail-closed) or is skipped as if it had no opinion (fail-open).
+// Every hook call goes through one of two methods, each with the only try/catch of that call: sync() for hooks
+// that must answer at once, call() for onRequest and route, which may answer with a promise. Either returns the
+// hook's value, or a verdict when the hook failed: SKIP (fail-open: go on as if the plugin had no opinion) or
+// FAIL (fail-closed: the request gets 500). The failure is counted and logged (by the shard's sink) inside, so
+// a caller only branches on the verdict, and a promise from a synchronous hook can never pass for its value.
 import { PilotfishError } from '../errors.ts'
+import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import type { PluginHooks, PluginRequest, PluginResponse, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
 
 export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'listen' | 'close'
 
 /** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
 export type FailureSink = (plugin: string, hook: HookName, err: unknown) => void
+
+/** A failed hook, fail-open: carry on without its answer. */
+export const SKIP: unique symbol = Symbol('pilotfish:skip')
+/** A failed hook, fail-closed: the request fails (500, reason `plugin-failed:<name>`, see closedBy()). */
+export const FAIL: unique symbol = Symbol('pilotfish:fail')
+export type Verdict = typeof SKIP | typeof FAIL
+
+/**
+ * FAILs given in this thread, and the plugin of the last. A thread runs one hook at a time, so a stage that calls
+ * through code it does not own (a rule table's conditions, a chain of selector wrappers, where a plugin's own
+ * code sees only false or null) compares the count before and after to learn that a hook failed closed, and
+ * closedBy() says which plugin to name in the request's reason.
+ */
+let closedCount = 0
+let lastClosed = ''
+export function failCount (): number { return closedCount }
+export function closedBy (): string { return lastClosed }
+
+function isThenable (v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === 'function'
+}
+function ignore (): void {}
 
 export class PluginInstance {
   readonly name: string
@@ -34,22 +60,43 @@ export class PluginInstance {
     return new PluginInstance(name, '', {}, true, 0, () => {}, false)
   }
 
-  /** Records a failure; true when the request must fail (fail-closed), false to carry on without the plugin. */
-  failed (hook: HookName, err: unknown): boolean {
-    this.#sink(this.name, hook, err)
-    return this.failClosed
+  /**
+   * Calls `fn` on `self` with (a, b) for a hook that must be synchronous: its value, or the verdict when it threw
+   * or returned a promise (which is not awaited; its rejection is caught, so it cannot end the shard).
+   * `fn` is passed with its `this` rather than wrapped in a closure: the request path makes none.
+   */
+  sync<T, A, B, R> (hook: HookName, fn: (this: T, a: A, b: B) => R, self: T, a: A, b: B): Exclude<R, PromiseLike<unknown>> | Verdict {
+    let r: R
+    try {
+      r = fn.call(self, a, b)
+    } catch (err) {
+      return this.verdict(hook, err)
+    }
+    if (!isThenable(r)) return r as Exclude<R, PromiseLike<unknown>>
+    r.then(undefined, ignore)
+    return this.verdict(hook, new TypeError(`${hook} must be synchronous; it returned a promise`))
+  }
+
+  /** The same for a hook that may answer with a promise (onRequest, route): a promise is returned as it is. */
+  call<T, A, R> (hook: HookName, fn: (this: T, a: A) => R, self: T, a: A): R | Verdict {
+    try {
+      return fn.call(self, a)
+    } catch (err) {
+      return this.verdict(hook, err)
+    }
   }
 
   /**
-   * For hooks that must be synchronous: true when `result` is a promise, which is not awaited and counts as a
-   * failure of the hook (the caller then fails the request if failClosed, else goes on without the answer). Its
-   * rejection is caught here, so that it can never become an unhandled rejection that ends the shard.
+   * The one place a failure becomes a verdict: recorded (counted and logged by the sink), then FAIL when the
+   * plugin fails closed, SKIP when it fails open. For failures found outside a call (a promise that rejected or
+   * timed out, an answer the engine cannot use).
    */
-  stray (hook: HookName, result: unknown): boolean {
-    if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') return false
-    ;(result as Promise<unknown>).then(undefined, () => {})
-    this.failed(hook, new TypeError(`${hook} must be synchronous; it returned a promise`))
-    return true
+  verdict (hook: HookName, err: unknown): Verdict {
+    this.#sink(this.name, hook, err)
+    if (!this.failClosed) return SKIP
+    closedCount++
+    lastClosed = this.name
+    return FAIL
   }
 
   /** Throws at compile time (snapshot build) when the config uses the plugin for a hook it does not have. */
@@ -65,13 +112,7 @@ export interface PluginSet {
   get (name: string): PluginInstance | undefined
 }
 
-/** Thrown through rule matching and selection when a fail-closed plugin's hook failed: the request gets 500. */
-export class HookFailure {
-  readonly plugin: string
-  constructor (plugin: string) { this.plugin = plugin }
-}
-
-/** A plugin's match hook as a rule condition. */
+/** A plugin's match hook as a rule condition; a failed hook does not match (the rule table sees a FAIL by failCount). */
 export class PluginCondition {
   readonly #plugins: readonly PluginInstance[]
   constructor (plugins: readonly PluginInstance[]) {
@@ -83,22 +124,19 @@ export class PluginCondition {
     const plugins = this.#plugins
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i]!
-      let r: unknown
-      try {
-        // The rule table is always given the engine's request, which is a RoutingRequest (exchange.ts).
-        r = p.hooks.match!(ctx as RoutingRequest)
-      } catch (err) {
-        if (p.failed('match', err)) throw new HookFailure(p.name)
-        continue
-      }
-      if (p.stray('match', r) && p.failClosed) throw new HookFailure(p.name)
+      // The rule table is always given the engine's request, which is a RoutingRequest (decision/request.ts).
+      const r = p.sync('match', p.hooks.match!, p.hooks, ctx as RoutingRequest, undefined)
+      if (r === FAIL) return false
       if (r === true) return true
     }
     return false
   }
 }
 
-/** A plugin's selector wrapped in containment: a throw fails the request (closed) or falls back to `next`. */
+/**
+ * A plugin's selector wrapped in containment: a fail-open failure falls back to `next`; a fail-closed one
+ * answers null to whoever called (an outer wrapper's code, or the core), and select() below turns it into FAIL.
+ */
 class ContainedSelector implements Selector {
   readonly #plugin: PluginInstance
   readonly #inner: Selector
@@ -110,47 +148,44 @@ class ContainedSelector implements Selector {
   }
 
   select (ctx: RequestCtx, group: TargetGroup): Target | null {
-    const p = this.#plugin
-    let t: Target | null
-    try {
-      t = this.#inner.select(ctx, group)
-    } catch (err) {
-      if (p.failed('wrapSelector', err)) throw new HookFailure(p.name)
-      return this.#next.select(ctx, group)
-    }
-    if (!p.stray('wrapSelector', t)) return t
-    if (p.failClosed) throw new HookFailure(p.name)
-    return this.#next.select(ctx, group)
+    const inner = this.#inner
+    const t = this.#plugin.sync('wrapSelector', inner.select, inner, ctx, group)
+    if (t === SKIP) return this.#next.select(ctx, group)
+    if (t === FAIL) return null
+    return t
   }
 }
 
-/**
- * The plugins' onForward hooks in order (each plugin given has one). Returns the first that failed closed (the
- * request gets 500), else null; a fail-open failure is counted and the next plugin runs.
- */
-export function runOnForward (plugins: readonly PluginInstance[], req: PluginRequest, target: Target): PluginInstance | null {
+/** A group's (wrapped) selector asked for a target: null when none is eligible, FAIL when a wrapper failed closed. */
+export function select (selector: Selector, ctx: RequestCtx, group: TargetGroup): Target | null | typeof FAIL {
+  const before = closedCount
+  const t = selector.select(ctx, group)
+  return closedCount === before ? t : FAIL
+}
+
+/** The rule a request matches from position `from` on, or FAIL when a fail-closed plugin condition failed. */
+export function matchRule (rules: RuleSource, ctx: RequestCtx, from: number): Rule | null | typeof FAIL {
+  const before = closedCount
+  const rule = rules.match(ctx, from)
+  return closedCount === before ? rule : FAIL
+}
+
+/** The plugins' onForward hooks in order (each plugin given has one): FAIL at the first that failed closed. */
+export function runOnForward (plugins: readonly PluginInstance[], req: PluginRequest, target: Target): typeof FAIL | undefined {
   for (let i = 0; i < plugins.length; i++) {
     const p = plugins[i]!
-    try {
-      if (p.stray('onForward', p.hooks.onForward!(req, target)) && p.failClosed) return p
-    } catch (err) {
-      if (p.failed('onForward', err)) return p
-    }
+    if (p.sync('onForward', p.hooks.onForward!, p.hooks, req, target) === FAIL) return FAIL
   }
-  return null
+  return undefined
 }
 
 /** The same for onResponse hooks, before the response head goes to the client. */
-export function runOnResponse (plugins: readonly PluginInstance[], req: PluginRequest, res: PluginResponse): PluginInstance | null {
+export function runOnResponse (plugins: readonly PluginInstance[], req: PluginRequest, res: PluginResponse): typeof FAIL | undefined {
   for (let i = 0; i < plugins.length; i++) {
     const p = plugins[i]!
-    try {
-      if (p.stray('onResponse', p.hooks.onResponse!(req, res)) && p.failClosed) return p
-    } catch (err) {
-      if (p.failed('onResponse', err)) return p
-    }
+    if (p.sync('onResponse', p.hooks.onResponse!, p.hooks, req, res) === FAIL) return FAIL
   }
-  return null
+  return undefined
 }
 
 /** Applies the group's plugins' wrapSelector hooks in config order: the first named is the outermost. */
@@ -163,7 +198,8 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
     try {
       inner = p.hooks.wrapSelector(selector, group)
     } catch (err) {
-      p.failed('wrapSelector', err)
+      // Not a request's verdict: a snapshot that cannot be built is refused whatever the fail mode.
+      p.verdict('wrapSelector', err)
       throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'wrapSelector', (err as Error)?.message ?? String(err)], { cause: err })
     }
     selector = new ContainedSelector(p, inner, selector)
@@ -171,22 +207,18 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
   return selector
 }
 
-/** A plugin's targetState answers folded into the targets (a throwing hook leaves the targets as they were). */
+/**
+ * A plugin's targetState answers folded into the targets. A failed hook, in either fail mode, leaves a target
+ * as it was: there is no request to fail, and a health plugin that breaks must not empty the group.
+ */
 export function applyTargetState (p: PluginInstance, targets: Target[], group: string): void {
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!
-    let state
-    try {
-      state = p.hooks.targetState!({ id: t.endpoint.id, host: t.endpoint.host, port: t.endpoint.port, weight: t.weight }, group)
-    } catch (err) {
-      p.failed('targetState', err)
-      continue
-    }
-    if (p.stray('targetState', state)) continue
-    if (state === undefined || state === null) continue
+    const info = { id: t.endpoint.id, host: t.endpoint.host, port: t.endpoint.port, weight: t.weight }
+    const state = p.sync('targetState', p.hooks.targetState!, p.hooks, info, group)
+    if (state === SKIP || state === FAIL || state === undefined || state === null) continue
     const w = state.weight
     const weight = typeof w === 'number' && Number.isInteger(w) && w >= 1 && w <= 1000 ? w : t.weight
     targets[i] = { endpoint: t.endpoint, weight, eligible: t.eligible && state.eligible !== false }
   }
 }
-

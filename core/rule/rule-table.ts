@@ -4,7 +4,7 @@ import type { RequestCtx } from '../pipeline.ts'
 import type { ListenerConfig } from '../../schemas/sidecar.schema.ts'
 import { compileConditions, MatchScratch, type Condition } from './conditions.ts'
 import { compileAction } from './actions.ts'
-import type { PluginInstance, PluginSet } from '../plugin/instance.ts'
+import { failCount, type PluginInstance, type PluginSet } from '../plugin/instance.ts'
 
 export interface ForwardAction {
   readonly type: 'forward'
@@ -49,6 +49,16 @@ export interface Rule {
   readonly action: Action
 }
 
+/**
+ * What the decision stage matches against: a listener's RuleTable, or the plugin harness's stand-in. null
+ * means no rule and no default action (only the harness, for a request given no `forwardTo`).
+ */
+export interface RuleSource {
+  /** Rules in evaluation order, the default rule not included. */
+  readonly rules: readonly Rule[]
+  match (ctx: RequestCtx, from: number): Rule | null
+}
+
 const NO_PLUGINS: PluginSet = new Map()
 
 interface CompiledRule {
@@ -56,7 +66,7 @@ interface CompiledRule {
   readonly conditions: readonly Condition[]
 }
 
-export class RuleTable {
+export class RuleTable implements RuleSource {
   /** Rules in evaluation order (lowest priority first), the default rule not included. */
   readonly rules: readonly Rule[]
   readonly defaultRule: Rule
@@ -75,20 +85,22 @@ export class RuleTable {
   }
 
   /**
-   * The first rule from position `from` on whose conditions all hold, else the default rule: never null. May
-   * throw a HookFailure (plugin/instance.ts) when a fail-closed plugin condition failed.
+   * The first rule from position `from` on whose conditions all hold, else the default rule: never null. When a
+   * fail-closed plugin condition failed, no rule is tried after it; the caller sees that in failCount() (the
+   * request gets 500, plugin/instance.ts), and matchRule() (plugin/instance.ts) says it as FAIL.
    */
   match (ctx: RequestCtx, from = 0): Rule {
     const scratch = this.#scratch
     scratch.reset()
     const compiled = this.#compiled
+    const failures = failCount()
     for (let i = from; i < compiled.length; i++) {
       const conditions = compiled[i]!.conditions
       let ok = true
       for (let j = 0; j < conditions.length; j++) {
         if (!conditions[j]!.test(ctx, scratch)) { ok = false; break }
       }
-      if (ok) return compiled[i]!.rule
+      if (ok || failCount() !== failures) return compiled[i]!.rule
     }
     return this.defaultRule
   }

@@ -52,12 +52,8 @@ export class PluginHost {
   }
 
   #giveState (instance: PluginInstance, state: unknown): void {
-    if (instance.hooks.onState === undefined) return
-    try {
-      instance.stray('onState', instance.hooks.onState(state))
-    } catch (err) {
-      instance.failed('onState', err)
-    }
+    const hooks = instance.hooks
+    if (hooks.onState !== undefined) instance.sync('onState', hooks.onState, hooks, state, undefined)
   }
 
   log (plugin: string, message: string, fields?: Record<string, unknown>): void {
@@ -164,7 +160,7 @@ export class PluginHost {
     try {
       await instance.hooks.close?.()
     } catch (err) {
-      instance.failed('close', err)
+      instance.verdict('close', err)
     }
   }
 }

@@ -296,3 +296,20 @@ describe('findHeadEnd and skipLeadingCrlf (RFC 9112 §2.2)', () => {
     expect(skipLeadingCrlf(buf, 0, buf.length)).toBe(expected)
   })
 })
+
+describe('request target: path, query and the authority to route on', () => {
+  it.each([
+    { desc: 'origin form', line: 'GET /a/b?x=1&y HTTP/1.1', path: '/a/b', query: 'x=1&y', authority: 'example.com' },
+    { desc: 'origin form without a query', line: 'GET /a HTTP/1.1', path: '/a', query: '', authority: 'example.com' },
+    { desc: 'an empty query', line: 'GET /a? HTTP/1.1', path: '/a', query: '', authority: 'example.com' },
+    { desc: 'absolute form: its authority wins over Host', line: 'GET http://other.test:8080/p?q=2 HTTP/1.1', path: '/p', query: 'q=2', authority: 'other.test:8080' },
+    { desc: 'absolute form without a path', line: 'GET http://other.test HTTP/1.1', path: '/', query: '', authority: 'other.test' },
+    { desc: 'absolute form with a query and no path', line: 'GET http://other.test?q=1 HTTP/1.1', path: '/', query: 'q=1', authority: 'other.test' },
+    { desc: 'absolute form with an IPv6 authority', line: 'GET http://[::1]:81/x HTTP/1.1', path: '/x', query: '', authority: '[::1]:81' },
+    { desc: 'a "?" in the query stays in it', line: 'GET /p?a=?b HTTP/1.1', path: '/p', query: 'a=?b', authority: 'example.com' },
+    { desc: 'asterisk form', line: 'OPTIONS * HTTP/1.1', path: '*', query: '', authority: 'example.com' },
+  ])('$desc', ({ line, path, query, authority }) => {
+    const h = accepted(head(line, 'Host: example.com'))
+    expect([h.path, h.query, h.authority, h.host]).toEqual([path, query, authority, 'example.com'])
+  })
+})
