@@ -184,6 +184,7 @@ export class ControlPlane {
         throw err
       }
       this.plugins.running(config, this.shards.generation)
+      this.plugins.reloaded(name)
     })
   }
 
