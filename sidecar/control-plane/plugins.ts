@@ -30,7 +30,7 @@ export interface PluginView {
 /** Imports a module in a fresh worker and returns its manifest. */
 export function inspectPlugin (url: string): Promise<Manifest> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(INSPECT_ENTRY, { workerData: { pilotfishInspect: true, url } })
+    const worker = new Worker(INSPECT_ENTRY, { name: 'pf-inspect', workerData: { pilotfishInspect: true, url } })
     const timer = setTimeout(() => {
       void worker.terminate()
       reject(new Error(`import did not finish within ${INSPECT_TIMEOUT_MS / 1000} s`))

@@ -1,6 +1,6 @@
-// The pilotfish process as an operator sees it: the log lines a plugin code reload leaves on stderr, whether it
-// went through or was refused.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// The pilotfish process as an operator sees it: its name and its threads' names in ps (/proc), and the log
+// lines a plugin code reload leaves on stderr, whether it went through or was refused.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +10,16 @@ import { startCli } from './process.ts'
 
 const plugin = (version: string): string =>
   `export default { name: 'gen', version: '${version}', configSchema: { type: 'object' }, setup () { return {} } }\n`
+
+/** The names of a process's threads, as `ps -L` shows them. */
+const threadNames = (pid: number): string[] =>
+  readdirSync(`/proc/${pid}/task`).map((t) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim()
+    } catch {
+      return '' // a thread that ended between the listing and the read
+    }
+  })
 
 describe('a running pilotfish process', () => {
   let dir: string, file: string
@@ -42,6 +52,14 @@ describe('a running pilotfish process', () => {
     return pf.stderr().split('\n').filter((l) => re.test(l))
   }
 
+  it('is named pilotfish, not MainThread, and its shard threads pf-shard-<n>', () => {
+    const pid = pf.child.pid!
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('pilotfish')
+    const threads = threadNames(pid)
+    expect(threads).not.toContain('MainThread')
+    expect(threads.filter((n) => n.startsWith('pf-shard-')).sort()).toEqual(['pf-shard-0', 'pf-shard-1'])
+  })
+
   it('logs a plugin reload that went through: name, version and shard generation', async () => {
     writeFileSync(file, plugin('B'))
     expect((await callJson(`${admin}/v1/plugins/gen/reload`, 'POST')).status).toBe(200)
@@ -53,5 +71,16 @@ describe('a running pilotfish process', () => {
     expect((await callJson(`${admin}/v1/plugins/gen/reload`, 'POST')).status).toBe(400)
     expect(await logged(/plugin gen: change refused/)).toHaveLength(1)
     expect(await logged(/plugin gen reloaded/)).toHaveLength(1) // still only B's
+  })
+
+  it('names the new generation\'s shard threads the same way', async () => {
+    const pid = pf.child.pid!
+    let shards = threadNames(pid).filter((n) => n.startsWith('pf-shard-'))
+    for (let i = 0; i < 100 && shards.length !== 2; i++) { // the retired generation's threads exit once drained
+      await sleep(50)
+      shards = threadNames(pid).filter((n) => n.startsWith('pf-shard-'))
+    }
+    expect(shards.sort()).toEqual(['pf-shard-0', 'pf-shard-1'])
+    expect((await callJson(`${admin}/v1/plugins`)).body.generation).toBe(2)
   })
 })
