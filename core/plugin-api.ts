@@ -163,12 +163,23 @@ export interface ListenerInfo {
 }
 
 export interface ConnectionSink {
-  /** Serves HTTP/1.1 on the connection with the listener's rules, as for an http listener. */
+  /**
+   * The listener's `allowFrom` for a socket just accepted: true when its peer may connect; false when it may
+   * not, and then the socket has been destroyed and counted in pilotfish_connections_refused_total. Call it
+   * first thing in your server's connection callback, before a handshake reads anything.
+   * @example
+   *   const gate = net.createServer((raw) => { if (sink.admit(raw)) tlsServer.emit('connection', raw) })
+   */
+  admit (socket: Socket): boolean
+  /**
+   * Serves HTTP/1.1 on the connection with the listener's rules, as for an http listener. The peer is held to
+   * `allowFrom` here too (a socket refused is destroyed), but only admit() refuses it before your handshake.
+   */
   http (socket: Socket): void
   /**
    * For kinds that move bytes themselves (L4): a target of the group for a connection from `clientIp`, chosen
    * by the group's selector (its algorithm, eligible targets only, its plugins' selector wrappers), or null when
-   * none is eligible. It counts as in flight until release().
+   * none is eligible or `clientIp` is outside the listener's `allowFrom`. It counts as in flight until release().
    */
   pick (group: string, clientIp: string): PickedTarget | null
 }

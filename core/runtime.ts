@@ -5,6 +5,7 @@ import type { ForwardSettings } from './forwarder/rewrite-head.ts'
 import type { Connectors } from './forwarder/target-pool.ts'
 import type { Limits } from './http1/head.ts'
 import type { PluginInstance } from './plugin/instance.ts'
+import type { AllowFrom } from './listener/allow-from.ts'
 
 export interface ListenerSettings extends ForwardSettings, Limits {
   readonly idleTimeoutMs: number
@@ -51,6 +52,8 @@ export interface RequestObserver {
   onRequestEnd (req: FinishedRequest): void
   /** A request rejected before it could be routed (malformed head, timeout): no rule, no target. */
   onRejected (listener: ListenerRuntime, clientIp: string, status: number, reason: string): void
+  /** A connection closed at accept, before a byte of it was read (reason: 'allow_from'). */
+  onRefused (listener: ListenerRuntime, clientIp: string, reason: string): void
 }
 
 export interface ListenerRuntime {
@@ -61,6 +64,8 @@ export interface ListenerRuntime {
   readonly observer: RequestObserver
   /** Where a chosen target's connections come from (the shard's endpoint registry). */
   readonly endpoints: Connectors
+  /** The source addresses that may connect; null (no `allowFrom`) lets everyone in. */
+  readonly allowFrom: AllowFrom | null
   /** The listener's plugins that have each hook, in config order (empty lists cost a request one length check). */
   readonly onRequest: readonly PluginInstance[]
   readonly onForward: readonly PluginInstance[]

@@ -8,6 +8,7 @@ import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type Connectors, type PoolSettings, type TargetPool } from './forwarder/target-pool.ts'
 import { applyTargetState, wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
 import { pluginOf } from './rule/conditions.ts'
+import { AllowFrom } from './listener/allow-from.ts'
 
 /** A target the control plane has deregistered and keeps in the group, ineligible, until its delay is over. */
 export interface DrainingTarget { group: string, host: string, port: number, weight: number }
@@ -195,6 +196,7 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
       groups,
       observer,
       endpoints: registry,
+      allowFrom: l.allowFrom === undefined ? null : new AllowFrom(l.allowFrom),
       onRequest: withHook(plugins, l.plugins, 'onRequest'),
       onForward: withHook(plugins, l.plugins, 'onForward'),
       onResponse: withHook(plugins, l.plugins, 'onResponse'),

@@ -290,6 +290,11 @@ export const listenerSchema = {
      * list a plugin that declares it (checked when plugins load, control-plane/plugins.ts).
      */
     protocol: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$', default: 'http' },
+    /**
+     * The listener's security group: source CIDRs (IPv4 or IPv6; a plain address is /32 or /128) that may
+     * connect; absent lets everyone in, [] no one. Checked to parse in validate.ts.
+     */
+    allowFrom: { type: 'array', maxItems: 256, items: { type: 'string', minLength: 2, maxLength: 64 } },
     /** ALB connection idle timeout: default 60, 1–4000 s. */
     idleTimeoutSeconds: seconds(60, 4000),
     /** The whole request head must arrive within this (slow-loris). */

@@ -199,6 +199,7 @@ function checkListeners (listeners: unknown[], refs: Refs, out: Problem[]): void
     const listener = rec(l)
     const at = `/listeners/${i}`
     checkPluginRefs(list(listener.plugins), `${at}/plugins`, refs, out)
+    checkCidrs(list(listener.allowFrom), `${at}/allowFrom`, out)
     // Port 0 is "any free port": two such listeners never collide. A wildcard host overlaps every host.
     const host = str(listener.host)?.toLowerCase()
     const port = listener.port
@@ -238,9 +239,13 @@ function checkConditions (c: Loose, at: string, out: Problem[]): void {
       out.push({ path: `${at}/pathRegex/${k}`, message: `is not a valid regular expression: ${(err as Error).message}` })
     }
   })
-  list(c.sourceIp).forEach((cidr, k) => {
+  checkCidrs(list(c.sourceIp), `${at}/sourceIp`, out)
+}
+
+function checkCidrs (cidrs: unknown[], at: string, out: Problem[]): void {
+  cidrs.forEach((cidr, k) => {
     if (typeof cidr === 'string' && parseCidr(cidr) === null) {
-      out.push({ path: `${at}/sourceIp/${k}`, message: 'is not an IPv4 or IPv6 address or CIDR block' })
+      out.push({ path: `${at}/${k}`, message: 'is not an IPv4 or IPv6 address or CIDR block' })
     }
   })
 }

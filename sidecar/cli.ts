@@ -93,6 +93,7 @@ async function main (argv: string[]): Promise<number> {
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
   err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
   cp.plugins.onFailed = (name, reason) => err(`pilotfish: plugin ${name}: change refused, the running version stays: ${reason}`)
+  cp.plugins.onReloaded = (p) => err(`pilotfish: plugin ${p.name} reloaded: version ${p.version} runs in shard generation ${p.generation}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
   if (config.plugins.length > 0 && readFileSafe('/proc/sys/net/ipv4/tcp_migrate_req') === '0') {

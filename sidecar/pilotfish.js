@@ -21,6 +21,9 @@ if (process.argv[2] === '--warm-compile-cache') {
   await Promise.all(modules.map((m) => import(m)))
   module.flushCompileCache()
 } else {
+  // What ps, top and /proc/<pid>/comm show, instead of the name Node gives its main thread (MainThread). Shards
+  // are threads named pf-shard-<n> (control-plane/shards.ts): Linux keeps 15 characters of a thread's name.
+  process.title = 'pilotfish'
   const { runCli } = await import('./cli.ts')
   await runCli(process.argv.slice(2))
 }

@@ -1,12 +1,14 @@
 // An HTTP/1.1 listener on one (host, port), bound with reusePort so every shard can bind the same port. For a
 // protocol a plugin provides (https…), the plugin's listen hook binds and hands connections over; the engine
-// and the drain are the same.
+// and the drain are the same. Every way a connection reaches the core (accept, sink.admit, sink.http,
+// sink.pick) passes the listener's allowFrom through one method, admit().
 import net from 'node:net'
 import { PilotfishError } from '../errors.ts'
 import type { PickedTarget, PluginServer, RequestCtx } from '../plugin-api.ts'
 import { FAIL, select, type PluginInstance } from '../plugin/instance.ts'
 import type { ListenerRuntime } from '../runtime.ts'
 import { ClientConnection, type ConnectionOwner } from './client-connection.ts'
+import { REFUSED_ALLOW_FROM } from './allow-from.ts'
 
 export class HttpListener implements ConnectionOwner {
   /** Swapped whole when a new config snapshot arrives; a request reads it once, when its head is parsed. */
@@ -34,7 +36,25 @@ export class HttpListener implements ConnectionOwner {
       socket.destroy()
       return
     }
+    if (!this.admit(socket)) return
     this.#connections.add(new ClientConnection(socket, this))
+  }
+
+  /**
+   * The listener's security group, read from the runtime of the moment (a reload applies to new connections).
+   * A peer outside it is destroyed here, in the tick it was accepted, before any read: nothing of it is parsed.
+   */
+  admit (socket: net.Socket): boolean {
+    if (this.runtime.allowFrom === null || this.#allowed(socket.remoteAddress ?? '')) return true
+    socket.destroy()
+    return false
+  }
+
+  #allowed (clientIp: string): boolean {
+    const runtime = this.runtime
+    if (runtime.allowFrom === null || runtime.allowFrom.allows(clientIp)) return true
+    runtime.observer.onRefused(runtime, clientIp, REFUSED_ALLOW_FROM)
+    return false
   }
 
   /** Binds; resolves with the bound port (useful when the config asks for port 0). */
@@ -56,7 +76,11 @@ export class HttpListener implements ConnectionOwner {
   async #listenThroughPlugin (kind: PluginInstance): Promise<number> {
     const info = { name: this.runtime.name, host: this.host, port: this.port, protocol: this.runtime.settings.protocol }
     try {
-      this.#pluginServer = await kind.hooks.listen!(info, { http: (socket) => this.accept(socket), pick: (group, ip) => this.#pick(group, ip) })
+      this.#pluginServer = await kind.hooks.listen!(info, {
+        http: (socket) => this.accept(socket),
+        admit: (socket) => this.admit(socket),
+        pick: (group, ip) => this.#pick(group, ip),
+      })
     } catch (err) {
       kind.verdict('listen', err)
       throw new PilotfishError('PF_ERR_LISTENER_BIND', [this.runtime.name, `${this.host}:${this.port}`, `plugin ${kind.name}: ${(err as Error)?.message ?? String(err)}`], { cause: err })
@@ -66,6 +90,8 @@ export class HttpListener implements ConnectionOwner {
 
   /** A target for an L4 connection: the group's selector asked with what a connection has (its source address). */
   #pick (name: string, clientIp: string): PickedTarget | null {
+    // A kind that did not ask admit() at accept is still held to allowFrom here, where it first reaches the core.
+    if (!this.#allowed(clientIp)) return null
     const runtime = this.runtime
     const group = runtime.groups.get(name)
     if (group === undefined) return null

@@ -80,6 +80,13 @@ function isMapped (g: Uint16Array): boolean {
   return g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff
 }
 
+/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket reports) becomes a.b.c.d, in place. */
+export function unmapIPv4 (ip: IpAddress): void {
+  if (ip.family !== 6 || !isMapped(ip.v6)) return
+  ip.v4 = ((ip.v6[6]! << 16) | ip.v6[7]!) >>> 0
+  ip.family = 4
+}
+
 /** True when the address lies in the block (an IPv4 client never matches an IPv6 block, nor the reverse). */
 export function cidrContains (c: Cidr, ip: IpAddress): boolean {
   if (c.family !== ip.family) return false

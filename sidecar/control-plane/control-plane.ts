@@ -17,7 +17,7 @@ import { TaskPools } from './tasks.ts'
 
 interface Draining extends DrainingTarget { until: number }
 
-const nullObserver: RequestObserver = { onRequestEnd () {}, onRejected () {} }
+const nullObserver: RequestObserver = { onRequestEnd () {}, onRejected () {}, onRefused () {} }
 /** The control plane compiles snapshots without running plugin code: every plugin is a stand-in. */
 const standIns: PluginSet = { get: (name) => PluginInstance.standIn(name) }
 
@@ -184,6 +184,7 @@ export class ControlPlane {
         throw err
       }
       this.plugins.running(config, this.shards.generation)
+      this.plugins.reloaded(name)
     })
   }
 

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import module from 'node:module'
 import { checkDefinition, type Manifest } from '../../core/plugin/manifest.ts'
+import { locateSyntaxError } from './syntax-error.ts'
 
 export type { Manifest }
 export type InspectResult = { ok: true, manifest: Manifest } | { ok: false, message: string }
@@ -17,7 +18,8 @@ if (parentPort !== null && workerData?.pilotfishInspect === true) {
     result = typeof m === 'string' ? { ok: false, message: m } : { ok: true, manifest: m }
     module.flushCompileCache?.() // the shards that load it next find it stripped already
   } catch (err) {
-    result = { ok: false, message: (err as Error)?.message ?? String(err) }
+    const located = err instanceof SyntaxError ? locateSyntaxError(err, workerData.url as string) : null
+    result = { ok: false, message: located ?? (err as Error)?.message ?? String(err) }
   }
   port.postMessage(result)
 }

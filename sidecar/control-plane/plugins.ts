@@ -30,7 +30,7 @@ export interface PluginView {
 /** Imports a module in a fresh worker and returns its manifest. */
 export function inspectPlugin (url: string): Promise<Manifest> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(INSPECT_ENTRY, { workerData: { pilotfishInspect: true, url } })
+    const worker = new Worker(INSPECT_ENTRY, { name: 'pf-inspect', workerData: { pilotfishInspect: true, url } })
     const timer = setTimeout(() => {
       void worker.terminate()
       reject(new Error(`import did not finish within ${INSPECT_TIMEOUT_MS / 1000} s`))
@@ -71,6 +71,8 @@ export class PluginRegistry {
   #views = new Map<string, PluginView>()
   /** Told of every refused change to a plugin, for the sidecar's log. */
   onFailed: (name: string, reason: string) => void = () => {}
+  /** Told of every code reload that went through, for the sidecar's log: what runs now. */
+  onReloaded: (view: Readonly<PluginView>) => void = () => {}
 
   constructor (baseDir: string) {
     this.#baseDir = baseDir
@@ -149,6 +151,12 @@ export class PluginRegistry {
       views.set(entry.name, { name: entry.name, from: entry.from, version: loaded?.manifest.version ?? '', generation, state: 'running', lastError: null })
     }
     this.#views = views
+  }
+
+  /** The plugin's code was reloaded and runs (after running() listed the new generation). */
+  reloaded (name: string): void {
+    const view = this.#views.get(name)
+    if (view !== undefined) this.onReloaded(view)
   }
 
   /** A change involving the plugin failed: the running version stays, with the reason kept for the admin API. */

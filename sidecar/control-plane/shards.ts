@@ -49,6 +49,7 @@ class ShardHandle {
     this.index = index
     this.generation = generation
     this.worker = new Worker(SHARD_ENTRY, {
+      name: `pf-shard-${index}`, // the thread's name in ps -L and top -H (at most 15 characters survive)
       workerData: { pilotfishShard: true, index, generation, heartbeat: this.heartbeat },
       resourceLimits: { maxYoungGenerationSizeMb: SHARD_YOUNG_GENERATION_MB },
     })

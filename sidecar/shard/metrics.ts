@@ -37,6 +37,7 @@ export class ShardMetrics {
   #durations: Tree<Tree<Timing>> = new Map()
   #rejected = new Map<string, Count>()
   #pluginErrors = new Map<string, Count>()
+  #refused = new Map<string, Count>()
 
   finished (r: FinishedRequest): void {
     const listener = r.listener.name
@@ -68,6 +69,17 @@ export class ShardMetrics {
     if (c === undefined) {
       c = { labels: { listener, code: String(status), reason }, n: 0 }
       this.#rejected.set(key, c)
+    }
+    c.n++
+  }
+
+  /** A connection closed at accept (outside the listener's allowFrom). */
+  refused (listener: string, reason: string): void {
+    const key = `${listener}\0${reason}`
+    let c = this.#refused.get(key)
+    if (c === undefined) {
+      c = { labels: { listener, reason }, n: 0 }
+      this.#refused.set(key, c)
     }
     c.n++
   }
@@ -124,6 +136,13 @@ export class ShardMetrics {
         type: 'counter',
         aggregator: 'sum',
         values: [...this.#pluginErrors.values()].map((c) => ({ labels: c.labels, value: c.n })),
+      },
+      {
+        name: 'pilotfish_connections_refused_total',
+        help: 'Connections closed at accept, before a byte was read, by listener and reason (allow_from)',
+        type: 'counter',
+        aggregator: 'sum',
+        values: [...this.#refused.values()].map((c) => ({ labels: c.labels, value: c.n })),
       },
     ]
   }

@@ -21,4 +21,9 @@ export class ShardObserver implements RequestObserver {
     this.metrics.rejected(listener.name, status, reason)
     if (listener.settings.accessLog) this.log?.rejected(listener.name, clientIp, status, reason)
   }
+
+  /** Counted only: a refused peer can open connections far faster than a log should take lines. */
+  onRefused (listener: ListenerRuntime, _clientIp: string, reason: string): void {
+    this.metrics.refused(listener.name, reason)
+  }
 }

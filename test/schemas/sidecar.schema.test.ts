@@ -122,6 +122,8 @@ describe('sidecar config validation', () => {
     { desc: 'an invalid header name', change: (c) => { c.listeners[0].rules[0].conditions.headers = { 'x y': ['1'] } }, path: '/listeners/0/rules/0/conditions/headers/x y', message: /header name/ },
     { desc: 'a query pair without value', change: (c) => { c.listeners[0].rules[0].conditions.query = [{ key: 'a' }] }, path: '/listeners/0/rules/0/conditions/query/0/value', message: /is required/ },
     { desc: 'a CIDR that does not parse', change: (c) => { c.listeners[0].rules[0].conditions.sourceIp = ['10.0.0.0/40'] }, path: '/listeners/0/rules/0/conditions/sourceIp/0', message: /CIDR/ },
+    { desc: 'an allowFrom entry that does not parse', change: (c) => { c.listeners[0].allowFrom = ['10.0.0.0/8', '2001:db8::/129'] }, path: '/listeners/0/allowFrom/1', message: /CIDR/ },
+    { desc: 'an allowFrom entry that is not a string', change: (c) => { c.listeners[0].allowFrom = [10] }, path: '/listeners/0/allowFrom/0', message: /string/ },
     { desc: 'a regex that does not compile', change: (c) => { c.listeners[0].rules[0].conditions.pathRegex = ['a[b'] }, path: '/listeners/0/rules/0/conditions/pathRegex/0', message: /regular expression/ },
     { desc: 'a priority outside 1–50000', change: (c) => { c.listeners[0].rules[0].priority = 50001 }, path: '/listeners/0/rules/0/priority', message: /<= 50000/ },
     { desc: 'a duplicate rule priority', change: (c) => { c.listeners[0].rules.push({ ...c.listeners[0].rules[0] }) }, path: '/listeners/0/rules/1/priority', message: /duplicates the priority of \/listeners\/0\/rules\/0/ },
@@ -169,6 +171,7 @@ describe('sidecar config validation', () => {
     { desc: 'consistent_hash on the source IP', change: (c) => { c.targetGroups[0].algorithm = 'consistent_hash'; c.targetGroups[0].hashOn = { sourceIp: true } } },
     { desc: 'slow start 0, 30 and 900', change: (c) => { c.targetGroups.push({ name: 'b', slowStartSeconds: 30 }, { name: 'c', slowStartSeconds: 900 }) } },
     { desc: 'IPv6 targets and listener hosts', change: (c) => { c.listeners[0].host = '::'; c.targetGroups[0].targets = [{ host: '::1', port: 1 }, { host: '2001:db8::7', port: 1 }] } },
+    { desc: 'allowFrom with IPv4, IPv6, plain addresses and a mapped block', change: (c) => { c.listeners[0].allowFrom = ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', '::1', '::ffff:10.0.0.0/104'] } },
     { desc: 'fractional timeouts (short ones for tests)', change: (c) => { c.targetGroups[0].responseTimeoutSeconds = 0.25; c.listeners[0].idleTimeoutSeconds = 0.5 } },
   ])('accepts $desc', ({ change }) => {
     const config = base()
