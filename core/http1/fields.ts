@@ -22,6 +22,8 @@ export const ENGINE_FIELDS: ReadonlyMap<string, number> = new Map([
   ['te', Owned.HopByHop],
   ['trailer', Owned.HopByHop],
   ['upgrade', Owned.HopByHop],
+  // RFC 7540 §3.2.1: the h2c upgrade's settings, "connection-specific"; never forwarded (h2c smuggling, see parser)
+  ['http2-settings', Owned.HopByHop],
   ['transfer-encoding', Owned.HopByHop | Owned.Framing],
   ['content-length', Owned.Framing],
   ['host', Owned.Routing],

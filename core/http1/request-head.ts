@@ -132,6 +132,13 @@ function isAlpha (c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
 }
 
+/** The Upgrade value offers h2c (RFC 7540 §3.2): a comma-separated list of protocol tokens, case-insensitive. */
+function listsH2c (v: string): boolean {
+  const parts = v.toLowerCase().split(',')
+  for (let i = 0; i < parts.length; i++) if (parts[i]!.trim() === 'h2c') return true
+  return false
+}
+
 /** The semantics of the fields that frame and route the request: Host, Content-Length, Transfer-Encoding, Connection. */
 function interpret (
   method: string, target: string, minor: number, rawNames: string[], names: string[], values: string[],
@@ -142,6 +149,7 @@ function interpret (
   let te = 0
   let teChunked = true
   let upgradeField = false
+  let h2c = false
   let expectContinue = false
   const connection: string[] = []
   for (let k = 0; k < names.length; k++) {
@@ -155,7 +163,7 @@ function interpret (
         break
       case 'transfer-encoding': te++; teChunked &&= isChunkedOnly(v); break
       case 'connection': addConnectionOptions(v, connection); break
-      case 'upgrade': upgradeField = true; break
+      case 'upgrade': upgradeField = true; h2c ||= listsH2c(v); break
       // RFC 9110 §10.1.1: a 1.0 request's 100-continue is ignored
       case 'expect': if (minor === 1 && v.length === 12 && v.toLowerCase() === '100-continue') expectContinue = true; break
     }
@@ -204,7 +212,9 @@ function interpret (
     bodyKind,
     contentLength,
     keepAlive: !close && (minor === 1 || hasOption(connection, 'keep-alive')),
-    upgrade: minor === 1 && upgradeField && hasOption(connection, 'upgrade'), // RFC 9110 §7.8
+    // RFC 9110 §7.8. Never an h2c upgrade: a target that switched to HTTP/2 would carry streams the proxy
+    // cannot see, route or limit (h2c smuggling). Like NGINX, the request goes on as plain HTTP/1.1.
+    upgrade: minor === 1 && upgradeField && !h2c && hasOption(connection, 'upgrade'),
     expectContinue,
     connection,
   }

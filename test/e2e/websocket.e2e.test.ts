@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { forwardConfig, raw, startBackend, startPilotfish, statuses, type Backend, type Running } from './harness.ts'
@@ -37,5 +38,49 @@ describe('WebSocket and Upgrade pass-through', () => {
     // The target sees a plain GET (the Upgrade field is hop-by-hop and goes), so it answers it as one.
     expect(statuses(text)).toEqual([200])
     expect(be.seen.at(-1)?.headers.upgrade).toBeUndefined()
+  })
+})
+
+/** A target that speaks h2c: it switches protocols whenever a request offers it, as an HTTP/2 server may. */
+function startH2cTarget (): Promise<{ server: net.Server, heads: string[] }> {
+  const heads: string[] = []
+  const server = net.createServer((socket) => {
+    let buf = ''
+    socket.on('error', () => {})
+    socket.on('data', (c: Buffer) => {
+      buf += c.toString('latin1')
+      const end = buf.indexOf('\r\n\r\n')
+      if (end === -1) return
+      const head = buf.slice(0, end)
+      buf = buf.slice(end + 4)
+      heads.push(head)
+      if (/^upgrade:.*h2c/im.test(head)) socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00')
+      else socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nplain')
+    })
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, heads })))
+}
+
+describe('h2c upgrades (never forwarded: h2c smuggling)', () => {
+  let target: Awaited<ReturnType<typeof startH2cTarget>>
+  let pf: Running
+  beforeAll(async () => {
+    target = await startH2cTarget()
+    pf = await startPilotfish(forwardConfig([(target.server.address() as AddressInfo).port]))
+  })
+  afterAll(async () => { await pf.stop(); target.server.close() })
+
+  it.each([
+    { desc: 'Upgrade: h2c with HTTP2-Settings', fields: 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n' },
+    { desc: 'h2c offered beside websocket', fields: 'Connection: upgrade\r\nUpgrade: websocket, H2C\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n' },
+    { desc: 'HTTP2-Settings not named in Connection', fields: 'Connection: upgrade\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n' },
+  ])('forwards $desc as a plain HTTP/1.1 request, without the upgrade', async ({ fields }) => {
+    const text = await raw(pf.port, `GET /h2c HTTP/1.1\r\nHost: x\r\n${fields}\r\n`)
+    expect(statuses(text)).toEqual([200])
+    expect(text).toContain('plain')
+    const seen = target.heads.at(-1)!
+    expect(seen).toMatch(/^GET \/h2c HTTP\/1\.1\r\n/)
+    expect(seen).not.toMatch(/^(upgrade|http2-settings):/im)
+    expect(seen).not.toMatch(/^connection:.*upgrade/im)
   })
 })

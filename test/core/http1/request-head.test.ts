@@ -251,6 +251,8 @@ describe('connection options (RFC 9112 §9.3, RFC 9110 §7.6.1, §7.8, §10.1.1)
     { desc: 'Upgrade not listed in Connection', line: 'GET / HTTP/1.1', fields: ['Upgrade: websocket'], upgrade: false },
     { desc: 'Connection: upgrade without Upgrade', line: 'GET / HTTP/1.1', fields: ['Connection: upgrade'], upgrade: false },
     { desc: 'an HTTP/1.0 upgrade', line: 'GET / HTTP/1.0', fields: ['Upgrade: websocket', 'Connection: upgrade'], upgrade: false },
+    { desc: 'an h2c upgrade (never honoured)', line: 'GET / HTTP/1.1', fields: ['Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings', 'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA'], upgrade: false },
+    { desc: 'h2c offered among others, any case', line: 'GET / HTTP/1.1', fields: ['Upgrade: websocket, H2C', 'Connection: upgrade'], upgrade: false },
   ])('upgrade: $desc -> $upgrade', ({ line, fields, upgrade }) => {
     expect(accepted(head(line, 'Host: a', ...fields)).upgrade).toBe(upgrade)
   })
