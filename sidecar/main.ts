@@ -1,6 +1,7 @@
 // Starts a sidecar: control plane, shards, admin API; stops it gracefully on SIGTERM / SIGINT.
 import { availableParallelism } from 'node:os'
 import { PilotfishError } from '../core/errors.ts'
+import { isLoopback } from '../core/rule/cidr.ts'
 import type { SidecarConfig } from '../schemas/sidecar.schema.ts'
 import { ControlPlane } from './control-plane/control-plane.ts'
 import { AdminListener } from './admin/listener.ts'
@@ -11,10 +12,6 @@ export interface Sidecar {
   /** Where the admin API listens, e.g. "http://127.0.0.1:9901". */
   readonly adminUrl: string
   stop (deadlineMs?: number): Promise<void>
-}
-
-export function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
 /** `baseDir`: where relative plugin paths in the config start (the config file's folder; default the working directory). */

@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
+import { errorReply } from './replies.ts'
 
 // Not an ES import of node:http: that evaluates every lazy export (undici, http2, tls…), ~12 MiB per thread.
 const http = process.getBuiltinModule('node:http')
@@ -25,8 +26,9 @@ export class AdminListener {
     this.#server = http.createServer((req, res) => {
       if (this.#handler !== null) return this.#handler(req, res)
       req.pause()
-      this.app().then(() => this.#handler!(req, res), (err: Error) => {
-        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'PF_ERR_INTERNAL', message: err.message }))
+      this.app().then(() => this.#handler!(req, res), (err: unknown) => {
+        const { status, body } = errorReply(err)
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       })
     })
   }

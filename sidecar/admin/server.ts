@@ -6,27 +6,18 @@ import { PilotfishError } from '../../core/errors.ts'
 import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
 import type { ValidatorFactory } from '@fastify/ajv-compiler'
 import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler'
-import type { SchemaCheck } from '../../schemas/validate.ts'
+import { invalid, type SchemaCheck } from '../../schemas/validate.ts'
 import { registerTarget } from '../../schemas/validators.generated.js'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
 import { version } from '../version.ts'
+import { errorReply } from './replies.ts'
 
 const REDACTED = '<redacted>'
 
 function sendError (reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof PilotfishError) {
-    const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' || err.code === 'PF_ERR_PLUGIN_UNKNOWN' ? 404
-      : err.code === 'PF_ERR_TARGET_EXISTS' ? 409
-        : err.code === 'PF_ERR_SHARD_FAILED' ? (refusedByPlugin(err) ? 400 : 500) : 400
-    return reply.code(status).send({ code: err.code, message: err.message, problems: err.problems })
-  }
-  return reply.code(500).send({ code: 'PF_ERR_INTERNAL', message: (err as Error).message })
-}
-
-/** A shard refused the config because of what a plugin said of it (setup threw, a hook or group is missing). */
-function refusedByPlugin (err: PilotfishError): boolean {
-  const code = (err.cause as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' && code.startsWith('PF_ERR_PLUGIN_')
+  const { status, body } = errorReply(err)
+  if (body.code === 'PF_ERR_ADMIN_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer')
+  return reply.code(status).send(body)
 }
 
 /** Splits "host:port" or "[v6]:port" from the DELETE path. */
@@ -71,7 +62,7 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
   if (token !== undefined && token !== '') {
     app.addHook('onRequest', async (req, reply) => {
       if (!tokenMatches(req.headers.authorization, token)) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'PF_ERR_ADMIN_UNAUTHORIZED', message: 'a valid bearer token is required' })
+        return sendError(reply, new PilotfishError('PF_ERR_ADMIN_UNAUTHORIZED'))
       }
     })
   }
@@ -118,9 +109,7 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
 
   app.delete<{ Params: { name: string, target: string } }>('/v1/target-groups/:name/targets/:target', async (req, reply) => {
     const t = parseTargetId(req.params.target)
-    if (t === null) {
-      return reply.code(400).send({ code: 'PF_ERR_CONFIG_INVALID', message: 'target must be host:port or [ipv6]:port', problems: [{ path: '/target', message: 'must be host:port' }] })
-    }
+    if (t === null) return sendError(reply, invalid([{ path: '/target', message: 'must be host:port or [ipv6]:port' }]))
     try {
       await cp.deregisterTarget(req.params.name, t.host, t.port)
       return { configVersion: cp.version }
@@ -154,9 +143,9 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
         path: v.instancePath + (typeof v.params?.missingProperty === 'string' ? `/${v.params.missingProperty}` : typeof v.params?.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : ''),
         message: v.message ?? 'is invalid',
       }))
-      return reply.code(400).send({ code: 'PF_ERR_CONFIG_INVALID', message: `body is invalid at ${problems[0]?.path || '/'}: ${problems[0]?.message}`, problems })
+      return sendError(reply, invalid(problems))
     }
-    return reply.code(err.statusCode ?? 500).send({ code: 'PF_ERR_INTERNAL', message: err.message })
+    return sendError(reply, err)
   })
 
   return app
