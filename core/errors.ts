@@ -18,6 +18,12 @@ const errors = {
   // ---- admin API
   PF_ERR_ADMIN_EXPOSED: { status: 400, message: 'admin API on %s needs a token (admin.token) because it is not loopback' },
   PF_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required (Authorization: Bearer <admin.token>)' },
+  PF_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no admin route %s %s (see GET /v1/status, /v1/config, /v1/target-groups, /v1/plugins, /metrics)' },
+  PF_ERR_ADMIN_BODY_JSON: { status: 400, message: 'the body is not valid JSON: %s' },
+  PF_ERR_ADMIN_BODY_YAML: { status: 415, message: 'the admin API takes JSON, not YAML (content-type %s): send the config as JSON with content-type application/json (convert a YAML file first, e.g. yq -o=json)' },
+  PF_ERR_ADMIN_CONTENT_TYPE: { status: 415, message: 'content-type %s is not accepted: the admin API takes application/json' },
+  PF_ERR_ADMIN_BODY_TOO_LARGE: { status: 413, message: 'the body is larger than the admin API accepts (%d bytes)' },
+  PF_ERR_ADMIN_BAD_REQUEST: { status: 400, message: 'the request could not be read: %s' },
   PF_ERR_INTERNAL: { status: 500, message: 'internal error: %s' },
   // ---- command line
   PF_ERR_CLI_USAGE: { status: 400, message: '%s' },

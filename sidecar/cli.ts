@@ -31,9 +31,16 @@ Options:
 const out = (line: string): void => { process.stdout.write(line + '\n') }
 const err = (line: string): void => { process.stderr.write(line + '\n') }
 
+/**
+ * The message's first line, which names the first problem, then every other problem. A message may list every
+ * problem itself (validate.ts's invalid() does, for readers of one string): printing both printed each twice.
+ */
 function printProblems (e: PilotfishError): void {
-  err(`pilotfish: ${e.message}`)
-  for (const p of e.problems) err(`  ${p.path || '/'}: ${p.message}`)
+  const headline = e.message.split('\n', 1)[0]!
+  err(`pilotfish: ${headline}`)
+  e.problems.forEach((p, i) => {
+    if (i > 0 || !headline.includes(p.message)) err(`  ${p.path || '/'}: ${p.message}`)
+  })
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -11,6 +11,7 @@ import { registerTarget } from '../../schemas/validators.generated.js'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
 import { version } from '../version.ts'
 import { errorReply } from './replies.ts'
+import { BODY_LIMIT, registerBodyParsers, requestError } from './body.ts'
 
 const REDACTED = '<redacted>'
 
@@ -51,13 +52,13 @@ const buildSerializer = (() => noSchema('serializer')) as unknown as SerializerF
 
 /** The routes on a fastify app; `serverFactory` hands it the socket admin/listener.ts bound at start. */
 export function buildAdmin (cp: ControlPlane, token: string | undefined, serverFactory?: FastifyServerFactory): FastifyInstance {
-  // The body limit leaves room for large configs; the schema still bounds every field.
   const app = Fastify({
     logger: false,
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     schemaController: { compilersFactory: { buildValidator, buildSerializer } },
     ...(serverFactory === undefined ? {} : { serverFactory }),
   })
+  registerBodyParsers(app)
 
   if (token !== undefined && token !== '') {
     app.addHook('onRequest', async (req, reply) => {
@@ -136,8 +137,10 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
     return reply.header('content-type', m.contentType).send(m.body)
   })
 
+  app.setNotFoundHandler((req, reply) => sendError(reply, new PilotfishError('PF_ERR_ADMIN_NOT_FOUND', [req.method, req.url])))
+
   // Validation failures from fastify's schema checks get the same shape as config errors.
-  app.setErrorHandler((err: { validation?: Array<{ instancePath: string, message?: string, params?: Record<string, unknown> }>, message: string, statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((err: { validation?: Array<{ instancePath: string, message?: string, params?: Record<string, unknown> }>, code?: string, message: string, statusCode?: number }, req, reply) => {
     if (err.validation !== undefined) {
       const problems = err.validation.map((v) => ({
         path: v.instancePath + (typeof v.params?.missingProperty === 'string' ? `/${v.params.missingProperty}` : typeof v.params?.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : ''),
@@ -145,7 +148,7 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
       }))
       return sendError(reply, invalid(problems))
     }
-    return sendError(reply, err)
+    return sendError(reply, requestError(err, req.headers['content-type']))
   })
 
   return app

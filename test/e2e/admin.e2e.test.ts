@@ -1,5 +1,7 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ajv } from '../../schemas/compile.ts'
+import { errorReplySchema } from '../../schemas/admin.schema.ts'
 import { callJson, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
 
 describe('admin API', () => {
@@ -116,7 +118,12 @@ describe('admin API security', () => {
     const be = await startBackend()
     const pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 's3cret-token' } })
     try {
-      expect((await fetch(`${pf.admin}/v1/status`)).status).toBe(401)
+      const refused = await fetch(`${pf.admin}/v1/status`)
+      expect(refused.status).toBe(401)
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer')
+      expect(((await refused.json()) as { code: string }).code).toBe('PF_ERR_ADMIN_UNAUTHORIZED')
+      // The token is checked before routing: a stranger learns nothing of which routes exist.
+      expect((await fetch(`${pf.admin}/v1/nope`)).status).toBe(401)
       expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
       expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200)
       const config = await (await fetch(`${pf.admin}/v1/config`, { headers: { authorization: 'Bearer s3cret-token' } })).text()
@@ -129,5 +136,47 @@ describe('admin API security', () => {
 
   it('refuses to start the admin API off loopback without a token', async () => {
     await expect(startPilotfish({ ...forwardConfig([1]), admin: { host: '0.0.0.0', port: 0 } })).rejects.toThrow(/token/)
+  })
+})
+
+describe('admin API request errors', () => {
+  const isErrorReply = ajv.compile(errorReplySchema)
+  let be: Backend
+  let pf: Running
+  beforeAll(async () => {
+    be = await startBackend()
+    pf = await startPilotfish(forwardConfig([be.port]))
+  })
+  afterAll(async () => { await pf.stop(); await be.close() })
+
+  const config = (port: number): string => JSON.stringify(forwardConfig([port]))
+  it.each([
+    { desc: 'a body that is not JSON', type: 'application/json', body: () => '{"listeners": [', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /not valid JSON/ },
+    { desc: 'a YAML file sent as JSON', type: 'application/json', body: () => 'listeners:\n  - name: web\n', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /looks like YAML/ },
+    { desc: 'an empty JSON body', type: 'application/json', body: () => '', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /empty/ },
+    { desc: 'a __proto__ key', type: 'application/json', body: () => '{"__proto__": {"admin": {}}}', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /__proto__/ },
+    { desc: 'a YAML body', type: 'application/yaml', body: () => 'listeners: []\n', status: 415, code: 'PF_ERR_ADMIN_BODY_YAML', says: /takes JSON, not YAML/ },
+    { desc: 'a text/plain body', type: 'text/plain', body: (p: number) => config(p), status: 415, code: 'PF_ERR_ADMIN_CONTENT_TYPE', says: /text\/plain/ },
+    { desc: 'a form body', type: 'application/x-www-form-urlencoded', body: () => 'a=1', status: 415, code: 'PF_ERR_ADMIN_CONTENT_TYPE', says: /application\/json/ },
+    { desc: 'a body over the limit', type: 'application/json', body: () => JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }), status: 413, code: 'PF_ERR_ADMIN_BODY_TOO_LARGE', says: /larger/ },
+  ])('answers $desc to PUT /v1/config with $status $code and keeps the running config', async ({ type, body, status, code, says }) => {
+    const before = (await callJson(`${pf.admin}/v1/status`)).body.configVersion
+    const res = await fetch(`${pf.admin}/v1/config`, { method: 'PUT', headers: { 'content-type': type }, body: body(be.port) })
+    const reply = await res.json() as { code: string, message: string }
+    expect([res.status, reply.code]).toEqual([status, code])
+    expect(reply.message).toMatch(says)
+    expect(isErrorReply(reply)).toBe(true)
+    expect((await callJson(`${pf.admin}/v1/status`)).body.configVersion).toBe(before)
+  })
+
+  it('answers an unknown route with 404 PF_ERR_ADMIN_NOT_FOUND', async () => {
+    const { status, body } = await callJson(`${pf.admin}/v1/nope`, 'POST')
+    expect([status, body.code]).toEqual([404, 'PF_ERR_ADMIN_NOT_FOUND'])
+    expect(body.message).toContain('POST /v1/nope')
+  })
+
+  it('takes the same config as JSON once the content-type is right', async () => {
+    const res = await fetch(`${pf.admin}/v1/config`, { method: 'PUT', headers: { 'content-type': 'application/json; charset=utf-8' }, body: config(be.port) })
+    expect(res.status).toBe(200)
   })
 })
