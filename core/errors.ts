@@ -17,6 +17,7 @@ const errors = {
   PF_ERR_SHARD_FAILED: { status: 500, message: 'shard %d failed: %s' },
   // ---- admin API
   PF_ERR_ADMIN_EXPOSED: { status: 400, message: 'admin API on %s needs a token (admin.token) because it is not loopback' },
+  PF_ERR_ADMIN_BIND: { status: 409, message: 'the admin API could not bind %s: %s' },
   PF_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required (Authorization: Bearer <admin.token>)' },
   PF_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no admin route %s %s (see GET /v1/status, /v1/config, /v1/target-groups, /v1/plugins, /metrics)' },
   PF_ERR_ADMIN_BODY_JSON: { status: 400, message: 'the body is not valid JSON: %s' },

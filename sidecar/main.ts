@@ -9,7 +9,7 @@ import { AdminListener } from './admin/listener.ts'
 export interface Sidecar {
   readonly controlPlane: ControlPlane
   readonly admin: AdminListener
-  /** Where the admin API listens, e.g. "http://127.0.0.1:9901". */
+  /** Where the admin API listens now, e.g. "http://127.0.0.1:9901" (a config change can move it). */
   readonly adminUrl: string
   stop (deadlineMs?: number): Promise<void>
 }
@@ -21,18 +21,18 @@ export async function startSidecar (config: SidecarConfig, opts: { shards?: numb
     throw new PilotfishError('PF_ERR_ADMIN_EXPOSED', [admin.host])
   }
   const cp = await ControlPlane.start(config, opts.shards ?? availableParallelism(), opts.baseDir)
-  const app = new AdminListener(cp, admin.token)
-  let adminUrl: string
+  const app = new AdminListener(cp, admin)
   try {
-    adminUrl = await app.listen(admin.host, admin.port)
+    await app.listen()
   } catch (err) {
     await cp.stop(0)
     throw err
   }
+  cp.admin = app
   return {
     controlPlane: cp,
     admin: app,
-    adminUrl,
+    get adminUrl () { return app.url },
     async stop (deadlineMs = 10_000) {
       await app.close()
       await cp.stop(deadlineMs)

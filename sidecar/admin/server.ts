@@ -50,8 +50,11 @@ const buildValidator = (() => (route: { schema: unknown, url?: string }): Schema
   precompiled.get((route.schema as { $id?: string }).$id) ?? noSchema('validator')(route)) as unknown as ValidatorFactory
 const buildSerializer = (() => noSchema('serializer')) as unknown as SerializerFactory
 
+/** What the routes read of the admin listener: both change when a config change moves it (listener.ts). */
+export interface AdminState { readonly token: string | undefined, readonly url: string }
+
 /** The routes on a fastify app; `serverFactory` hands it the socket admin/listener.ts bound at start. */
-export function buildAdmin (cp: ControlPlane, token: string | undefined, serverFactory?: FastifyServerFactory): FastifyInstance {
+export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?: FastifyServerFactory): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -60,13 +63,13 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
   })
   registerBodyParsers(app)
 
-  if (token !== undefined && token !== '') {
-    app.addHook('onRequest', async (req, reply) => {
-      if (!tokenMatches(req.headers.authorization, token)) {
-        return sendError(reply, new PilotfishError('PF_ERR_ADMIN_UNAUTHORIZED'))
-      }
-    })
-  }
+  // Read per request: a config change to admin.token applies to the next request, and the old token is refused.
+  app.addHook('onRequest', async (req, reply) => {
+    const token = admin.token
+    if (token !== undefined && token !== '' && !tokenMatches(req.headers.authorization, token)) {
+      return sendError(reply, new PilotfishError('PF_ERR_ADMIN_UNAUTHORIZED'))
+    }
+  })
 
   app.get('/v1/status', async () => ({
     version,
@@ -74,6 +77,7 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
     shards: cp.shards.size,
     shardRestarts: cp.shards.restarts,
     uptimeSeconds: Math.round((Date.now() - cp.startedAt) / 1000),
+    admin: admin.url,
     listeners: cp.config.listeners.map((l) => ({ name: l.name, host: l.host, port: cp.ports[l.name] ?? l.port, protocol: l.protocol })),
   }))
 
@@ -83,7 +87,8 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
   app.put('/v1/config', async (req, reply) => {
     try {
       await cp.applyConfig(req.body)
-      return { configVersion: cp.version }
+      // The reply goes out on the socket the request came in on; `admin` says where the API answers from now on.
+      return { configVersion: cp.version, admin: admin.url }
     } catch (err) {
       return sendError(reply, err)
     }

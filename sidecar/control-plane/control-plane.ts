@@ -3,7 +3,7 @@
 // Prometheus rendering (prometheus.ts), shards (shards.ts) and task pools (tasks.ts).
 import { PilotfishError } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
-import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
+import type { AdminConfig, SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { validateConfig } from '../../schemas/validate.ts'
 import { ShardPool } from './shards.ts'
 import { PluginRegistry } from './plugins.ts'
@@ -15,6 +15,20 @@ import { TaskPools } from './tasks.ts'
 
 export type { TargetView }
 
+/** A change to the admin API's settings, readied before the rest of a config change and applied with it. */
+export interface AdminChange {
+  /** The config change applied: the new token and address take over now. */
+  commit (): void
+  /** The config change failed: whatever was readied (a socket bound) is undone. */
+  abort (): Promise<void>
+}
+
+/** The admin API, as the control plane sees it (admin/listener.ts): it readies `admin` changes. */
+export interface AdminBinding {
+  /** Throws (PF_ERR_ADMIN_BIND) when the change cannot be applied; nothing changes then. */
+  prepare (next: AdminConfig): Promise<AdminChange>
+}
+
 export class ControlPlane {
   readonly shards: ShardPool
   readonly plugins: PluginRegistry
@@ -24,6 +38,8 @@ export class ControlPlane {
   readonly #watcher: PluginWatcher
   readonly #tasks = new TaskPools()
   readonly #prometheus = new PrometheusRenderer()
+  /** The admin API, when there is one (none with `--admin off`). */
+  admin: AdminBinding | null = null
 
   private constructor (config: SidecarConfig, shards: ShardPool, plugins: PluginRegistry, baseDir: string) {
     this.shards = shards
@@ -75,7 +91,15 @@ export class ControlPlane {
         }
         throw err
       }
-      await this.#publisher.publish(config, [...this.#publisher.draining], specs)
+      // Bound before the shards change, so an admin port in use refuses the whole change.
+      const admin = await this.admin?.prepare(config.admin)
+      try {
+        await this.#publisher.publish(config, [...this.#publisher.draining], specs)
+      } catch (err) {
+        await admin?.abort()
+        throw err
+      }
+      admin?.commit()
       this.plugins.running(config, this.shards.generation)
       this.#watcher.update(config)
     })
