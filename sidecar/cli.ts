@@ -23,7 +23,9 @@ Usage:
 
 Options:
   --shards N        data-plane threads (default: number of cores)
-  --admin HOST:PORT admin API address (default 127.0.0.1:9901; a token is required off loopback)
+  --admin HOST:PORT admin API address (default: the config's admin, 127.0.0.1:9901; a token is required off
+                    loopback). --admin off runs without an admin API. Env PILOTFISH_ADMIN does the same;
+                    the flag wins. Two sidecars on one machine need an admin address each (or off).
   -h, --help        this text
   -v, --version     the version
 `
@@ -86,8 +88,10 @@ async function main (argv: string[]): Promise<number> {
     config = validateConfig(proxyConfig(values.from, values.to ?? [], values.algorithm, values['access-log']))
   } else throw new PilotfishError('PF_ERR_CLI_USAGE', [`unknown command "${command}" (run, proxy, validate)`])
 
-  if (values.admin !== undefined) {
-    const a = parseAddress(values.admin, '127.0.0.1')
+  const adminArg = values.admin ?? process.env.PILOTFISH_ADMIN
+  const admin = adminArg !== 'off'
+  if (adminArg !== undefined && admin) {
+    const a = parseAddress(adminArg, '127.0.0.1')
     config.admin.host = a.host
     config.admin.port = a.port
   }
@@ -95,10 +99,10 @@ async function main (argv: string[]): Promise<number> {
   if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 256)) {
     throw new PilotfishError('PF_ERR_CLI_USAGE', ['--shards must be a whole number from 1 to 256'])
   }
-  const sidecar = await startSidecar(config, { shards, baseDir })
+  const sidecar = await startSidecar(config, { shards, baseDir, admin })
   const cp = sidecar.controlPlane
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
-  err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
+  err(`pilotfish: ${cp.shards.size} shard(s); ${sidecar.adminUrl === null ? 'admin API off' : `admin API on ${sidecar.adminUrl}`}`)
   cp.plugins.onFailed = (name, reason) => err(`pilotfish: plugin ${name}: change refused, the running version stays: ${reason}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)

@@ -75,7 +75,17 @@ export class AdminListener implements AdminBinding {
 
   /** Binds the configured address; resolves with the URL. */
   async listen (): Promise<string> {
-    await bind(this.#server, this.#admin.host, this.#admin.port)
+    const { host, port } = this.#admin
+    try {
+      await bind(this.#server, host, port)
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      // Most often a second sidecar on one machine: both default to 127.0.0.1:9901. Say which socket this is.
+      const why = e.code === 'EADDRINUSE' ? ' (another Pilotfish, or something else, listens there)' : ''
+      throw new PilotfishError('PF_ERR_ADMIN_BIND', [`${host}:${port}`, `${e.message}. That is the admin API's address${why}, ` +
+        'not a listener\'s. Give this sidecar its own with --admin HOST:PORT or PILOTFISH_ADMIN=HOST:PORT (admin.port in a ' +
+        'config file), or run it without an admin API: --admin off'], { cause: err })
+    }
     return this.url
   }
 

@@ -193,27 +193,27 @@ describe('admin API settings changed by PUT /v1/config', () => {
     pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: TOKEN } })
   })
   afterAll(async () => { await pf.stop(); await be.close() })
-  const running = async (token: string) => ({ ...((await (await fetch(`${pf.sidecar.adminUrl}/v1/config`, auth(token))).json()) as Record<string, unknown>) })
+  const running = async (token: string) => ({ ...((await (await fetch(`${pf.sidecar.adminUrl!}/v1/config`, auth(token))).json()) as Record<string, unknown>) })
 
   it('rotates the token: the new one works at once and the old one is refused', async () => {
-    const before = pf.sidecar.adminUrl
+    const before = pf.sidecar.adminUrl!
     const res = await put(before, TOKEN, { ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 'second-token' } })
     expect(res.status).toBe(200)
-    expect(pf.sidecar.adminUrl).toBe(before) // port 0 again on the same host: it stays where it is
+    expect(pf.sidecar.adminUrl!).toBe(before) // port 0 again on the same host: it stays where it is
     expect((await fetch(`${before}/v1/status`, auth(TOKEN))).status).toBe(401)
     expect((await fetch(`${before}/v1/status`, auth('second-token'))).status).toBe(200)
     await put(before, 'second-token', { ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: TOKEN } })
   })
 
   it('moves to a new port: the reply names it, the old port refuses connections, the new one serves', async () => {
-    const old = pf.sidecar.adminUrl
+    const old = pf.sidecar.adminUrl!
     const port = await deadPort()
     const res = await put(old, TOKEN, { ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port, token: TOKEN } })
     expect(res.status).toBe(200)
     expect(((await res.json()) as { admin: string }).admin).toBe(`http://127.0.0.1:${port}`)
     await expect(fetch(`${old}/v1/status`, auth(TOKEN))).rejects.toThrow()
     const now = `http://127.0.0.1:${port}`
-    expect(pf.sidecar.adminUrl).toBe(now)
+    expect(pf.sidecar.adminUrl!).toBe(now)
     const status = (await (await fetch(`${now}/v1/status`, auth(TOKEN))).json()) as { admin: string }
     expect(status.admin).toBe(now)
     expect(((await running(TOKEN)).admin as { port: number }).port).toBe(port)
@@ -225,7 +225,7 @@ describe('admin API settings changed by PUT /v1/config', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
     const port = (taken.address() as net.AddressInfo).port
     try {
-      const url = pf.sidecar.adminUrl
+      const url = pf.sidecar.adminUrl!
       const version = pf.sidecar.controlPlane.version
       const next = { ...forwardConfig([be.port], { defaultAction: { type: 'fixed-response', statusCode: 204 } }), admin: { host: '127.0.0.1', port, token: 'never-applied' } }
       const res = await put(url, TOKEN, next)
@@ -248,11 +248,11 @@ describe('admin API settings changed by PUT /v1/config', () => {
     const busy = (taken.address() as net.AddressInfo).port
     const port = await deadPort()
     try {
-      const url = pf.sidecar.adminUrl
+      const url = pf.sidecar.adminUrl!
       const next = forwardConfig([be.port], { port: busy })
       const res = await put(url, TOKEN, { ...next, admin: { host: '127.0.0.1', port, token: TOKEN } })
       expect(res.status).toBe(500)
-      expect(pf.sidecar.adminUrl).toBe(url)
+      expect(pf.sidecar.adminUrl!).toBe(url)
       await expect(fetch(`http://127.0.0.1:${port}/v1/status`, auth(TOKEN))).rejects.toThrow()
       expect((await fetch(`${url}/v1/status`, auth(TOKEN))).status).toBe(200)
     } finally {
