@@ -6,6 +6,7 @@ import { PilotfishError } from '../core/errors.ts'
 import { validateConfig } from '../schemas/validate.ts'
 import { startSidecar, stopOnSignals } from './main.ts'
 import { PluginRegistry } from './control-plane/plugins.ts'
+import { inactiveSettings } from './control-plane/inactive-settings.ts'
 import { version } from './version.ts'
 import { parseAddress, proxyConfig } from './proxy-config.ts'
 
@@ -72,6 +73,7 @@ async function main (argv: string[]): Promise<number> {
     if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
     const config = await (await configFile()).loadConfigFile(file)
     await new PluginRegistry(dirname(resolve(file))).specs(config) // each plugin's module loads and its config validates
+    for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
     out(`pilotfish: ${file} is valid`)
     return 0
   }
@@ -106,6 +108,7 @@ async function main (argv: string[]): Promise<number> {
   cp.plugins.onFailed = (name, reason) => err(`pilotfish: plugin ${name}: change refused, the running version stays: ${reason}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
+  for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
   if (config.plugins.length > 0 && readFileSafe('/proc/sys/net/ipv4/tcp_migrate_req') === '0') {
     err('pilotfish: net.ipv4.tcp_migrate_req is 0: a plugin code reload can reset new connections still queued on the ' +
       'retiring shards. Set it to 1 in this network namespace (docs/plugins.md, "Reloading").')

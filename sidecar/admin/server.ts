@@ -3,7 +3,10 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify'
 import { PilotfishError } from '../../core/errors.ts'
-import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
+import {
+  registerTargetSchema, type ChangeReply, type PluginsReply, type RegisterTarget, type ReloadReply, type StatusReply,
+  type TargetGroupStatus, type TargetGroupsReply,
+} from '../../schemas/admin.schema.ts'
 import type { ValidatorFactory } from '@fastify/ajv-compiler'
 import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler'
 import { invalid, type SchemaCheck } from '../../schemas/validate.ts'
@@ -71,7 +74,9 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
     }
   })
 
-  app.get('/v1/status', async () => ({
+  // Each reply's type comes from its schema (admin.schema.ts); test/e2e/admin-replies.e2e.test.ts checks real
+  // replies against the schemas themselves.
+  app.get<{ Reply: StatusReply }>('/v1/status', async () => ({
     version,
     configVersion: cp.version,
     shards: cp.shards.size,
@@ -84,7 +89,7 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
   // The admin token is a secret: it is never sent back, not even to a caller who has it.
   app.get('/v1/config', async () => cp.config.admin.token === undefined ? cp.config : { ...cp.config, admin: { ...cp.config.admin, token: REDACTED } })
 
-  app.put('/v1/config', async (req, reply) => {
+  app.put<{ Reply: ChangeReply }>('/v1/config', async (req, reply) => {
     try {
       await cp.applyConfig(req.body)
       // The reply goes out on the socket the request came in on; `admin` says where the API answers from now on.
@@ -94,15 +99,15 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
     }
   })
 
-  app.get('/v1/target-groups', async () => ({ targetGroups: await cp.targetGroups() }))
+  app.get<{ Reply: TargetGroupsReply }>('/v1/target-groups', async () => ({ targetGroups: await cp.targetGroups() }))
 
-  app.get<{ Params: { name: string } }>('/v1/target-groups/:name', async (req, reply) => {
+  app.get<{ Params: { name: string }, Reply: TargetGroupStatus }>('/v1/target-groups/:name', async (req, reply) => {
     const g = (await cp.targetGroups()).find((x) => x.name === req.params.name)
     if (g === undefined) return sendError(reply, new PilotfishError('PF_ERR_TARGET_GROUP_UNKNOWN', [req.params.name]))
     return g
   })
 
-  app.post<{ Params: { name: string }, Body: RegisterTarget }>('/v1/target-groups/:name/targets',
+  app.post<{ Params: { name: string }, Body: RegisterTarget, Reply: ChangeReply }>('/v1/target-groups/:name/targets',
     { schema: { body: registerTargetSchema } },
     async (req, reply) => {
       try {
@@ -113,7 +118,7 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
       }
     })
 
-  app.delete<{ Params: { name: string, target: string } }>('/v1/target-groups/:name/targets/:target', async (req, reply) => {
+  app.delete<{ Params: { name: string, target: string }, Reply: ChangeReply }>('/v1/target-groups/:name/targets/:target', async (req, reply) => {
     const t = parseTargetId(req.params.target)
     if (t === null) return sendError(reply, invalid([{ path: '/target', message: 'must be host:port or [ipv6]:port' }]))
     try {
@@ -124,11 +129,11 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
     }
   })
 
-  app.get('/v1/plugins', async () => ({ generation: cp.shards.generation, retiringShards: cp.shards.retiring, plugins: cp.plugins.list() }))
+  app.get<{ Reply: PluginsReply }>('/v1/plugins', async () => ({ generation: cp.shards.generation, retiringShards: cp.shards.retiring, plugins: cp.plugins.list() }))
 
   // New code rolls a new shard generation; if it cannot load, validate or set up, the running one stays (the
   // reason is in the response and in GET /v1/plugins).
-  app.post<{ Params: { name: string } }>('/v1/plugins/:name/reload', async (req, reply) => {
+  app.post<{ Params: { name: string }, Reply: ReloadReply }>('/v1/plugins/:name/reload', async (req, reply) => {
     try {
       await cp.reloadPlugin(req.params.name)
       return { generation: cp.shards.generation, configVersion: cp.version }

@@ -3,6 +3,7 @@
 // Prometheus rendering (prometheus.ts), shards (shards.ts) and task pools (tasks.ts).
 import { PilotfishError } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
+import type { TargetGroupStatus } from '../../schemas/admin.schema.ts'
 import type { AdminConfig, SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { validateConfig } from '../../schemas/validate.ts'
 import { ShardPool } from './shards.ts'
@@ -10,10 +11,8 @@ import { PluginRegistry } from './plugins.ts'
 import { PluginWatcher } from './plugin-watch.ts'
 import { PrometheusRenderer } from './prometheus.ts'
 import { ConfigPublisher } from './publisher.ts'
-import { TargetRegistry, type TargetView } from './targets.ts'
+import { TargetRegistry } from './targets.ts'
 import { TaskPools } from './tasks.ts'
-
-export type { TargetView }
 
 /** A change to the admin API's settings, readied before the rest of a config change and applied with it. */
 export interface AdminChange {
@@ -133,7 +132,7 @@ export class ControlPlane {
     return this.#targets.deregister(groupName, host, port)
   }
 
-  targetGroups (): Promise<Array<{ name: string, algorithm: string, targets: TargetView[] }>> {
+  targetGroups (): Promise<TargetGroupStatus[]> {
     return this.#targets.view()
   }
 

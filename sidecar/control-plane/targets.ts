@@ -2,6 +2,7 @@
 // the draining of deregistered targets until they are idle in every shard or their delay is over.
 import { PilotfishError } from '../../core/errors.ts'
 import { endpointId } from '../../core/forwarder/target-pool.ts'
+import type { TargetGroupStatus, TargetStatus } from '../../schemas/admin.schema.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { validateConfig } from '../../schemas/validate.ts'
 import type { ConfigPublisher } from './publisher.ts'
@@ -10,7 +11,6 @@ import type { ShardPool } from './shards.ts'
 /** How often draining targets are checked while any are draining. */
 const SWEEP_MS = 250
 
-export interface TargetView { id: string, host: string, port: number, weight: number, state: 'registered' | 'draining', inFlight: number }
 
 export class TargetRegistry {
   readonly #publisher: ConfigPublisher
@@ -92,11 +92,11 @@ export class TargetRegistry {
   }
 
   /** Every group's targets, registered and draining, with their in-flight requests summed over the shards. */
-  async view (): Promise<Array<{ name: string, algorithm: string, targets: TargetView[] }>> {
+  async view (): Promise<TargetGroupStatus[]> {
     const inFlight = await this.#inFlightByEndpoint()
     const draining = this.#publisher.draining
     return this.#publisher.config.targetGroups.map((g) => {
-      const view = (host: string, port: number, weight: number, state: TargetView['state']): TargetView => {
+      const view = (host: string, port: number, weight: number, state: TargetStatus['state']): TargetStatus => {
         const id = endpointId(host, port)
         return { id, host, port, weight, state, inFlight: inFlight.get(id) ?? 0 }
       }
