@@ -16,10 +16,8 @@ import { version } from '../version.ts'
 import { errorReply } from './replies.ts'
 import { BODY_LIMIT, registerBodyParsers, requestError } from './body.ts'
 
-const REDACTED = '<redacted>'
-
-function sendError (reply: FastifyReply, err: unknown): FastifyReply {
-  const { status, body } = errorReply(err)
+function sendError (reply: FastifyReply, err: unknown, cp?: ControlPlane): FastifyReply {
+  const { status, body } = errorReply(cp === undefined ? err : cp.scrub(err))
   if (body.code === 'PF_ERR_ADMIN_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer')
   return reply.code(status).send(body)
 }
@@ -86,8 +84,9 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
     listeners: cp.config.listeners.map((l) => ({ name: l.name, host: l.host, port: cp.ports[l.name] ?? l.port, protocol: l.protocol })),
   }))
 
-  // The admin token is a secret: it is never sent back, not even to a caller who has it.
-  app.get('/v1/config', async () => cp.config.admin.token === undefined ? cp.config : { ...cp.config, admin: { ...cp.config.admin, token: REDACTED } })
+  // Secrets (admin.token, plugin config values their schema marks writeOnly) are never sent back, not even to
+  // a caller who has the token; sending "(redacted)" back in a PUT keeps them.
+  app.get('/v1/config', async () => cp.redactedConfig())
 
   app.put<{ Reply: ChangeReply }>('/v1/config', async (req, reply) => {
     try {
@@ -95,7 +94,7 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
       // The reply goes out on the socket the request came in on; `admin` says where the API answers from now on.
       return { configVersion: cp.version, admin: admin.url }
     } catch (err) {
-      return sendError(reply, err)
+      return sendError(reply, err, cp)
     }
   })
 
@@ -114,7 +113,7 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
         await cp.registerTarget(req.params.name, req.body.host, req.body.port, req.body.weight)
         return reply.code(201).send({ configVersion: cp.version })
       } catch (err) {
-        return sendError(reply, err)
+        return sendError(reply, err, cp)
       }
     })
 
@@ -125,7 +124,7 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
       await cp.deregisterTarget(req.params.name, t.host, t.port)
       return { configVersion: cp.version }
     } catch (err) {
-      return sendError(reply, err)
+      return sendError(reply, err, cp)
     }
   })
 
@@ -138,7 +137,7 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
       await cp.reloadPlugin(req.params.name)
       return { generation: cp.shards.generation, configVersion: cp.version }
     } catch (err) {
-      return sendError(reply, err)
+      return sendError(reply, err, cp)
     }
   })
 

@@ -5,7 +5,8 @@ import { PilotfishError } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
 import type { TargetGroupStatus } from '../../schemas/admin.schema.ts'
 import type { AdminConfig, SidecarConfig } from '../../schemas/sidecar.schema.ts'
-import { validateConfig } from '../../schemas/validate.ts'
+import { invalid, validateConfig } from '../../schemas/validate.ts'
+import { redactConfig, restoreSecrets, scrubberFor, unrestored } from './config-secrets.ts'
 import { ShardPool } from './shards.ts'
 import { PluginRegistry } from './plugins.ts'
 import { PluginWatcher } from './plugin-watch.ts'
@@ -55,7 +56,12 @@ export class ControlPlane {
   /** `baseDir`: where plugin paths in the config are relative to (the config file's folder). */
   static async start (config: SidecarConfig, shardCount: number, baseDir = process.cwd()): Promise<ControlPlane> {
     const plugins = new PluginRegistry(baseDir)
-    const specs = await plugins.specs(config) // a plugin that cannot load fails the start before any shard runs
+    let specs: PluginSpec[]
+    try {
+      specs = await plugins.specs(config) // a plugin that cannot load fails the start before any shard runs
+    } catch (err) {
+      throw scrubberFor([config], plugins).error(err)
+    }
     const shards = new ShardPool(shardCount)
     await shards.start()
     const cp = new ControlPlane(config, shards, plugins, baseDir)
@@ -63,7 +69,7 @@ export class ControlPlane {
       await cp.#publisher.publish(config, [], specs)
     } catch (err) {
       await shards.stop(0)
-      throw err
+      throw scrubberFor([config], plugins).error(err) // a setup that throws may quote its config
     }
     plugins.running(config, shards.generation)
     cp.#watcher.update(config)
@@ -76,32 +82,56 @@ export class ControlPlane {
   /** Listener name → bound port. */
   get ports (): Readonly<Record<string, number>> { return this.#publisher.ports }
 
-  /** Validates a whole config and applies it to every shard, or throws with every problem and changes nothing. */
+  /** The running config as the admin API shows it: secrets redacted (secrets.ts). */
+  redactedConfig (): SidecarConfig {
+    return redactConfig(this.config, this.plugins)
+  }
+
+  /** An error with every secret of the running config, and of the configs given, replaced in its text. */
+  scrub<E> (err: E, ...configs: unknown[]): E {
+    return scrubberFor([this.config, ...configs], this.plugins).error(err)
+  }
+
+  /**
+   * Validates a whole config and applies it to every shard, or throws with every problem and changes nothing.
+   * A REDACTED where a secret goes keeps the running value; no error quotes a secret, old or new.
+   */
   applyConfig (data: unknown): Promise<void> {
     return this.#publisher.serial(async () => {
-      const config = validateConfig(structuredClone(data))
-      let specs: PluginSpec[]
       try {
-        specs = await this.plugins.specs(config)
+        await this.#apply(restoreSecrets(structuredClone(data), this.config, this.plugins), data)
       } catch (err) {
-        for (const p of (err as PilotfishError).problems ?? []) {
-          const i = /^\/plugins\/(\d+)\//.exec(p.path)?.[1]
-          if (i !== undefined) this.plugins.failed(config.plugins[Number(i)]!.name, err)
-        }
-        throw err
+        throw this.scrub(err, data)
       }
-      // Bound before the shards change, so an admin port in use refuses the whole change.
-      const admin = await this.admin?.prepare(config.admin)
-      try {
-        await this.#publisher.publish(config, [...this.#publisher.draining], specs)
-      } catch (err) {
-        await admin?.abort()
-        throw err
-      }
-      admin?.commit()
-      this.plugins.running(config, this.shards.generation)
-      this.#watcher.update(config)
     })
+  }
+
+  async #apply (data: unknown, sent: unknown): Promise<void> {
+    const config = validateConfig(data)
+    let specs: PluginSpec[]
+    try {
+      specs = await this.plugins.specs(config)
+      const left = unrestored(config, this.plugins)
+      if (left.length > 0) throw invalid(left)
+    } catch (err) {
+      this.scrub(err, sent)
+      for (const p of (err as PilotfishError).problems ?? []) {
+        const i = /^\/plugins\/(\d+)\//.exec(p.path)?.[1]
+        if (i !== undefined) this.plugins.failed(config.plugins[Number(i)]!.name, err)
+      }
+      throw err
+    }
+    // Bound before the shards change, so an admin port in use refuses the whole change.
+    const admin = await this.admin?.prepare(config.admin)
+    try {
+      await this.#publisher.publish(config, [...this.#publisher.draining], specs)
+    } catch (err) {
+      await admin?.abort()
+      throw err
+    }
+    admin?.commit()
+    this.plugins.running(config, this.shards.generation)
+    this.#watcher.update(config)
   }
 
   /**
@@ -116,7 +146,7 @@ export class ControlPlane {
         const specs = await this.plugins.specs(config, true)
         await this.#publisher.publish(config, [...this.#publisher.draining], specs, true)
       } catch (err) {
-        this.plugins.failed(name, err)
+        this.plugins.failed(name, this.scrub(err))
         throw err
       }
       this.plugins.running(config, this.shards.generation)
