@@ -73,6 +73,13 @@ export class PluginHost {
     process.stderr.write(JSON.stringify({ time: Date.now(), plugin, shard: this.#shard, msg: message, ...fields }, clean) + '\n')
   }
 
+  /** Text with every plugin's secrets replaced, for lines no one plugin can be named for. */
+  scrub (text: string): string {
+    let out = text
+    for (const s of this.#secrets.values()) out = s.scrubber.text(out)
+    return out
+  }
+
   #keepSecrets (name: string, schema: unknown, config: unknown): void {
     const found = secretStrings(schema, config)
     if (found.length === 0) return

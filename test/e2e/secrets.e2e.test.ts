@@ -119,13 +119,15 @@ describe('secrets in log lines', () => {
     const pf = await startCli(['run', '--config', file, '--shards', '1'])
     try {
       expect((await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-throw': '1' } })).status).toBe(500)
+      expect((await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-stray': '1' } })).status).toBe(200)
       const admin = /admin API on (http:\/\/[^\s;]+)/.exec(pf.stderr())![1]
       writeFileSync(flag, '')
       expect((await fetch(`${admin}/v1/plugins/secret/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400)
-      for (let i = 0; i < 100 && !/bad key/.test(pf.stderr()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      for (let i = 0; i < 100 && !(/bad key/.test(pf.stderr()) && /stray key/.test(pf.stderr())); i++) await new Promise((resolve) => setTimeout(resolve, 20))
       const log = pf.stderr()
       expect(log).toContain('bad key (redacted) and (redacted)') // the hook's error, as the shard logged it
       expect(log).toMatch(/plugin secret: change refused.*refusing key \(redacted\)/)
+      expect(log).toContain('stray key (redacted)')
       expectNoSecret(log)
       expectNoSecret(pf.stdout())
     } finally {
