@@ -29,6 +29,16 @@ export interface AdminBinding {
   prepare (next: AdminConfig): Promise<AdminChange>
 }
 
+/**
+ * A body without `admin` keeps the running admin settings rather than falling back to the defaults: the admin
+ * API's address is often set outside the file (`--admin`, PILOTFISH_ADMIN), and a config pushed without it must
+ * not move the API to 127.0.0.1:9901.
+ */
+function keepAdmin (data: unknown, running: SidecarConfig): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || Object.hasOwn(data, 'admin')) return data
+  return { ...data, admin: structuredClone(running.admin) }
+}
+
 export class ControlPlane {
   readonly shards: ShardPool
   readonly plugins: PluginRegistry
@@ -99,7 +109,7 @@ export class ControlPlane {
   applyConfig (data: unknown): Promise<void> {
     return this.#publisher.serial(async () => {
       try {
-        await this.#apply(restoreSecrets(structuredClone(data), this.config, this.plugins), data)
+        await this.#apply(restoreSecrets(keepAdmin(structuredClone(data), this.config), this.config, this.plugins), data)
       } catch (err) {
         throw this.scrub(err, data)
       }

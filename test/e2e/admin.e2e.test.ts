@@ -260,3 +260,22 @@ describe('admin API settings changed by PUT /v1/config', () => {
     }
   })
 })
+
+describe('admin API settings left out of PUT /v1/config', () => {
+  it('stay as they run: a body without admin neither moves the API nor drops its token', async () => {
+    const be = await startBackend()
+    const pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 'kept-token' } })
+    try {
+      const url = pf.sidecar.adminUrl!
+      const res = await fetch(`${url}/v1/config`, { method: 'PUT', headers: { authorization: 'Bearer kept-token', 'content-type': 'application/json' }, body: JSON.stringify(forwardConfig([be.port])) })
+      expect(res.status).toBe(200)
+      expect(pf.sidecar.adminUrl).toBe(url)
+      expect((await fetch(`${url}/v1/status`)).status).toBe(401)
+      const config = await (await fetch(`${url}/v1/config`, { headers: { authorization: 'Bearer kept-token' } })).json() as { admin: { port: number } }
+      expect(config.admin.port).toBe(0)
+    } finally {
+      await pf.stop()
+      await be.close()
+    }
+  })
+})
