@@ -22,24 +22,132 @@ export const targetGroupParamsSchema = {
 } as const satisfies JSONSchema
 export type TargetGroupParams = FromSchema<typeof targetGroupParamsSchema>
 
-/** One target as the admin API reports it (ALB DescribeTargetHealth's TargetHealthDescription, simplified). */
+/** One target as GET /v1/target-groups reports it: registered, or draining after a deregistration (targets.ts). */
 export const targetStatusSchema = {
   $id: 'pilotfish/admin/target-status/v1',
   type: 'object',
   additionalProperties: false,
-  required: ['host', 'port', 'weight', 'state'],
+  required: ['id', 'host', 'port', 'weight', 'state', 'inFlight'],
   properties: {
+    /** "host:port", "[v6]:port": the target's label in metrics and the DELETE path. */
+    id: { type: 'string' },
     host: { type: 'string' },
-    port: { type: 'integer' },
-    weight: { type: 'integer' },
-    /** ALB target states; `unused` = registered in a group no rule forwards to. */
-    state: { enum: ['initial', 'healthy', 'unhealthy', 'draining', 'unused'] },
-    /** Seconds left in the deregistration delay, while draining. */
-    drainingSeconds: { type: 'number' },
-    reason: { type: 'string' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    weight: { type: 'integer', minimum: 1, maximum: 1000 },
+    /** `registered` gets new requests; `draining` only finishes the ones it has (ALB deregistration delay). */
+    state: { enum: ['registered', 'draining'] },
+    /** Requests in progress to it, summed over the shards. */
+    inFlight: { type: 'integer', minimum: 0 },
   },
 } as const satisfies JSONSchema
 export type TargetStatus = FromSchema<typeof targetStatusSchema>
+
+/** GET /v1/target-groups/:name; one entry of GET /v1/target-groups. */
+export const targetGroupStatusSchema = {
+  $id: 'pilotfish/admin/target-group-status/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'algorithm', 'targets'],
+  properties: {
+    name: { type: 'string' },
+    algorithm: { enum: targetGroupSchema.properties.algorithm.enum },
+    targets: { type: 'array', items: targetStatusSchema },
+  },
+} as const satisfies JSONSchema
+export type TargetGroupStatus = FromSchema<typeof targetGroupStatusSchema>
+
+/** GET /v1/target-groups. */
+export const targetGroupsReplySchema = {
+  $id: 'pilotfish/admin/target-groups/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['targetGroups'],
+  properties: { targetGroups: { type: 'array', items: targetGroupStatusSchema } },
+} as const satisfies JSONSchema
+export type TargetGroupsReply = FromSchema<typeof targetGroupsReplySchema>
+
+/** GET /v1/status. */
+export const statusReplySchema = {
+  $id: 'pilotfish/admin/status/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'configVersion', 'shards', 'shardRestarts', 'uptimeSeconds', 'admin', 'listeners'],
+  properties: {
+    version: { type: 'string' },
+    configVersion: { type: 'integer', minimum: 1 },
+    shards: { type: 'integer', minimum: 1 },
+    shardRestarts: { type: 'integer', minimum: 0 },
+    uptimeSeconds: { type: 'integer', minimum: 0 },
+    /** Where the admin API answers, e.g. "http://127.0.0.1:9901". */
+    admin: { type: 'string' },
+    listeners: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'host', 'port', 'protocol'],
+        /** `port` is the bound one: a listener configured with port 0 shows the port it was given. */
+        properties: { name: { type: 'string' }, host: { type: 'string' }, port: { type: 'integer' }, protocol: { type: 'string' } },
+      },
+    },
+  },
+} as const satisfies JSONSchema
+export type StatusReply = FromSchema<typeof statusReplySchema>
+
+/** A change applied: PUT /v1/config (with `admin`, where the API answers from now on), POST and DELETE targets. */
+export const changeReplySchema = {
+  $id: 'pilotfish/admin/change/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['configVersion'],
+  properties: { configVersion: { type: 'integer', minimum: 1 }, admin: { type: 'string' } },
+} as const satisfies JSONSchema
+export type ChangeReply = FromSchema<typeof changeReplySchema>
+
+/** One plugin in GET /v1/plugins (control-plane/plugins.ts). */
+export const pluginStatusSchema = {
+  $id: 'pilotfish/admin/plugin-status/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'from', 'version', 'generation', 'state', 'lastError'],
+  properties: {
+    name: { type: 'string' },
+    from: { type: 'string' },
+    version: { type: 'string' },
+    /** The shard generation running the plugin's current code. */
+    generation: { type: 'integer', minimum: 1 },
+    /** `last-change-failed`: a reload or config change for it was refused; the version listed still runs. */
+    state: { enum: ['running', 'last-change-failed'] },
+    /** Why the last change was refused (secrets redacted), or null. */
+    lastError: { type: ['string', 'null'] },
+  },
+} as const satisfies JSONSchema
+export type PluginStatus = FromSchema<typeof pluginStatusSchema>
+
+/** GET /v1/plugins. */
+export const pluginsReplySchema = {
+  $id: 'pilotfish/admin/plugins/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['generation', 'retiringShards', 'plugins'],
+  properties: {
+    generation: { type: 'integer', minimum: 1 },
+    /** Shards of earlier generations still finishing their connections. */
+    retiringShards: { type: 'integer', minimum: 0 },
+    plugins: { type: 'array', items: pluginStatusSchema },
+  },
+} as const satisfies JSONSchema
+export type PluginsReply = FromSchema<typeof pluginsReplySchema>
+
+/** POST /v1/plugins/:name/reload. */
+export const reloadReplySchema = {
+  $id: 'pilotfish/admin/reload/v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['generation', 'configVersion'],
+  properties: { generation: { type: 'integer', minimum: 1 }, configVersion: { type: 'integer', minimum: 1 } },
+} as const satisfies JSONSchema
+export type ReloadReply = FromSchema<typeof reloadReplySchema>
 
 /** Error replies: the PilotfishError code, its message and, for invalid bodies, every problem. */
 export const errorReplySchema = {

@@ -6,6 +6,7 @@ import { PilotfishError } from '../core/errors.ts'
 import { validateConfig } from '../schemas/validate.ts'
 import { startSidecar, stopOnSignals } from './main.ts'
 import { PluginRegistry } from './control-plane/plugins.ts'
+import { inactiveSettings } from './control-plane/inactive-settings.ts'
 import { version } from './version.ts'
 import { parseAddress, proxyConfig } from './proxy-config.ts'
 
@@ -23,7 +24,9 @@ Usage:
 
 Options:
   --shards N        data-plane threads (default: number of cores)
-  --admin HOST:PORT admin API address (default 127.0.0.1:9901; a token is required off loopback)
+  --admin HOST:PORT admin API address (default: the config's admin, 127.0.0.1:9901; a token is required off
+                    loopback). --admin off runs without an admin API. Env PILOTFISH_ADMIN does the same;
+                    the flag wins. Two sidecars on one machine need an admin address each (or off).
   -h, --help        this text
   -v, --version     the version
 `
@@ -31,9 +34,16 @@ Options:
 const out = (line: string): void => { process.stdout.write(line + '\n') }
 const err = (line: string): void => { process.stderr.write(line + '\n') }
 
+/**
+ * The message's first line, which names the first problem, then every other problem. A message may list every
+ * problem itself (validate.ts's invalid() does, for readers of one string): printing both printed each twice.
+ */
 function printProblems (e: PilotfishError): void {
-  err(`pilotfish: ${e.message}`)
-  for (const p of e.problems) err(`  ${p.path || '/'}: ${p.message}`)
+  const headline = e.message.split('\n', 1)[0]!
+  err(`pilotfish: ${headline}`)
+  e.problems.forEach((p, i) => {
+    if (i > 0 || !headline.includes(p.message)) err(`  ${p.path || '/'}: ${p.message}`)
+  })
 }
 
 async function main (argv: string[]): Promise<number> {
@@ -63,6 +73,7 @@ async function main (argv: string[]): Promise<number> {
     if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
     const config = await (await configFile()).loadConfigFile(file)
     await new PluginRegistry(dirname(resolve(file))).specs(config) // each plugin's module loads and its config validates
+    for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
     out(`pilotfish: ${file} is valid`)
     return 0
   }
@@ -79,8 +90,10 @@ async function main (argv: string[]): Promise<number> {
     config = validateConfig(proxyConfig(values.from, values.to ?? [], values.algorithm, values['access-log']))
   } else throw new PilotfishError('PF_ERR_CLI_USAGE', [`unknown command "${command}" (run, proxy, validate)`])
 
-  if (values.admin !== undefined) {
-    const a = parseAddress(values.admin, '127.0.0.1')
+  const adminArg = values.admin ?? process.env.PILOTFISH_ADMIN
+  const admin = adminArg !== 'off'
+  if (adminArg !== undefined && admin) {
+    const a = parseAddress(adminArg, '127.0.0.1')
     config.admin.host = a.host
     config.admin.port = a.port
   }
@@ -88,14 +101,15 @@ async function main (argv: string[]): Promise<number> {
   if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 256)) {
     throw new PilotfishError('PF_ERR_CLI_USAGE', ['--shards must be a whole number from 1 to 256'])
   }
-  const sidecar = await startSidecar(config, { shards, baseDir })
+  const sidecar = await startSidecar(config, { shards, baseDir, admin })
   const cp = sidecar.controlPlane
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
-  err(`pilotfish: ${cp.shards.size} shard(s); admin API on ${sidecar.adminUrl}`)
+  err(`pilotfish: ${cp.shards.size} shard(s); ${sidecar.adminUrl === null ? 'admin API off' : `admin API on ${sidecar.adminUrl}`}`)
   cp.plugins.onFailed = (name, reason) => err(`pilotfish: plugin ${name}: change refused, the running version stays: ${reason}`)
   cp.plugins.onReloaded = (p) => err(`pilotfish: plugin ${p.name} reloaded: version ${p.version} runs in shard generation ${p.generation}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
+  for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
   if (config.plugins.length > 0 && readFileSafe('/proc/sys/net/ipv4/tcp_migrate_req') === '0') {
     err('pilotfish: net.ipv4.tcp_migrate_req is 0: a plugin code reload can reset new connections still queued on the ' +
       'retiring shards. Set it to 1 in this network namespace (docs/plugins.md, "Reloading").')

@@ -3,30 +3,23 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify'
 import { PilotfishError } from '../../core/errors.ts'
-import { registerTargetSchema, type RegisterTarget } from '../../schemas/admin.schema.ts'
+import {
+  registerTargetSchema, type ChangeReply, type PluginsReply, type RegisterTarget, type ReloadReply, type StatusReply,
+  type TargetGroupStatus, type TargetGroupsReply,
+} from '../../schemas/admin.schema.ts'
 import type { ValidatorFactory } from '@fastify/ajv-compiler'
 import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler'
-import type { SchemaCheck } from '../../schemas/validate.ts'
+import { invalid, type SchemaCheck } from '../../schemas/validate.ts'
 import { registerTarget } from '../../schemas/validators.generated.js'
 import type { ControlPlane } from '../control-plane/control-plane.ts'
 import { version } from '../version.ts'
+import { errorReply } from './replies.ts'
+import { BODY_LIMIT, registerBodyParsers, requestError } from './body.ts'
 
-const REDACTED = '<redacted>'
-
-function sendError (reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof PilotfishError) {
-    const status = err.code === 'PF_ERR_TARGET_GROUP_UNKNOWN' || err.code === 'PF_ERR_TARGET_UNKNOWN' || err.code === 'PF_ERR_PLUGIN_UNKNOWN' ? 404
-      : err.code === 'PF_ERR_TARGET_EXISTS' ? 409
-        : err.code === 'PF_ERR_SHARD_FAILED' ? (refusedByPlugin(err) ? 400 : 500) : 400
-    return reply.code(status).send({ code: err.code, message: err.message, problems: err.problems })
-  }
-  return reply.code(500).send({ code: 'PF_ERR_INTERNAL', message: (err as Error).message })
-}
-
-/** A shard refused the config because of what a plugin said of it (setup threw, a hook or group is missing). */
-function refusedByPlugin (err: PilotfishError): boolean {
-  const code = (err.cause as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' && code.startsWith('PF_ERR_PLUGIN_')
+function sendError (reply: FastifyReply, err: unknown, cp?: ControlPlane): FastifyReply {
+  const { status, body } = errorReply(cp === undefined ? err : cp.scrub(err))
+  if (body.code === 'PF_ERR_ADMIN_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer')
+  return reply.code(status).send(body)
 }
 
 /** Splits "host:port" or "[v6]:port" from the DELETE path. */
@@ -58,87 +51,93 @@ const buildValidator = (() => (route: { schema: unknown, url?: string }): Schema
   precompiled.get((route.schema as { $id?: string }).$id) ?? noSchema('validator')(route)) as unknown as ValidatorFactory
 const buildSerializer = (() => noSchema('serializer')) as unknown as SerializerFactory
 
+/** What the routes read of the admin listener: both change when a config change moves it (listener.ts). */
+export interface AdminState { readonly token: string | undefined, readonly url: string }
+
 /** The routes on a fastify app; `serverFactory` hands it the socket admin/listener.ts bound at start. */
-export function buildAdmin (cp: ControlPlane, token: string | undefined, serverFactory?: FastifyServerFactory): FastifyInstance {
-  // The body limit leaves room for large configs; the schema still bounds every field.
+export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?: FastifyServerFactory): FastifyInstance {
   const app = Fastify({
     logger: false,
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     schemaController: { compilersFactory: { buildValidator, buildSerializer } },
     ...(serverFactory === undefined ? {} : { serverFactory }),
   })
+  registerBodyParsers(app)
 
-  if (token !== undefined && token !== '') {
-    app.addHook('onRequest', async (req, reply) => {
-      if (!tokenMatches(req.headers.authorization, token)) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'PF_ERR_ADMIN_UNAUTHORIZED', message: 'a valid bearer token is required' })
-      }
-    })
-  }
+  // Read per request: a config change to admin.token applies to the next request, and the old token is refused.
+  app.addHook('onRequest', async (req, reply) => {
+    const token = admin.token
+    if (token !== undefined && token !== '' && !tokenMatches(req.headers.authorization, token)) {
+      return sendError(reply, new PilotfishError('PF_ERR_ADMIN_UNAUTHORIZED'))
+    }
+  })
 
-  app.get('/v1/status', async () => ({
+  // Each reply's type comes from its schema (admin.schema.ts); test/e2e/admin-replies.e2e.test.ts checks real
+  // replies against the schemas themselves.
+  app.get<{ Reply: StatusReply }>('/v1/status', async () => ({
     version,
     configVersion: cp.version,
     shards: cp.shards.size,
     shardRestarts: cp.shards.restarts,
     uptimeSeconds: Math.round((Date.now() - cp.startedAt) / 1000),
+    admin: admin.url,
     listeners: cp.config.listeners.map((l) => ({ name: l.name, host: l.host, port: cp.ports[l.name] ?? l.port, protocol: l.protocol })),
   }))
 
-  // The admin token is a secret: it is never sent back, not even to a caller who has it.
-  app.get('/v1/config', async () => cp.config.admin.token === undefined ? cp.config : { ...cp.config, admin: { ...cp.config.admin, token: REDACTED } })
+  // Secrets (admin.token, plugin config values their schema marks writeOnly) are never sent back, not even to
+  // a caller who has the token; sending "(redacted)" back in a PUT keeps them.
+  app.get('/v1/config', async () => cp.redactedConfig())
 
-  app.put('/v1/config', async (req, reply) => {
+  app.put<{ Reply: ChangeReply }>('/v1/config', async (req, reply) => {
     try {
       await cp.applyConfig(req.body)
-      return { configVersion: cp.version }
+      // The reply goes out on the socket the request came in on; `admin` says where the API answers from now on.
+      return { configVersion: cp.version, admin: admin.url }
     } catch (err) {
-      return sendError(reply, err)
+      return sendError(reply, err, cp)
     }
   })
 
-  app.get('/v1/target-groups', async () => ({ targetGroups: await cp.targetGroups() }))
+  app.get<{ Reply: TargetGroupsReply }>('/v1/target-groups', async () => ({ targetGroups: await cp.targetGroups() }))
 
-  app.get<{ Params: { name: string } }>('/v1/target-groups/:name', async (req, reply) => {
+  app.get<{ Params: { name: string }, Reply: TargetGroupStatus }>('/v1/target-groups/:name', async (req, reply) => {
     const g = (await cp.targetGroups()).find((x) => x.name === req.params.name)
     if (g === undefined) return sendError(reply, new PilotfishError('PF_ERR_TARGET_GROUP_UNKNOWN', [req.params.name]))
     return g
   })
 
-  app.post<{ Params: { name: string }, Body: RegisterTarget }>('/v1/target-groups/:name/targets',
+  app.post<{ Params: { name: string }, Body: RegisterTarget, Reply: ChangeReply }>('/v1/target-groups/:name/targets',
     { schema: { body: registerTargetSchema } },
     async (req, reply) => {
       try {
         await cp.registerTarget(req.params.name, req.body.host, req.body.port, req.body.weight)
         return reply.code(201).send({ configVersion: cp.version })
       } catch (err) {
-        return sendError(reply, err)
+        return sendError(reply, err, cp)
       }
     })
 
-  app.delete<{ Params: { name: string, target: string } }>('/v1/target-groups/:name/targets/:target', async (req, reply) => {
+  app.delete<{ Params: { name: string, target: string }, Reply: ChangeReply }>('/v1/target-groups/:name/targets/:target', async (req, reply) => {
     const t = parseTargetId(req.params.target)
-    if (t === null) {
-      return reply.code(400).send({ code: 'PF_ERR_CONFIG_INVALID', message: 'target must be host:port or [ipv6]:port', problems: [{ path: '/target', message: 'must be host:port' }] })
-    }
+    if (t === null) return sendError(reply, invalid([{ path: '/target', message: 'must be host:port or [ipv6]:port' }]))
     try {
       await cp.deregisterTarget(req.params.name, t.host, t.port)
       return { configVersion: cp.version }
     } catch (err) {
-      return sendError(reply, err)
+      return sendError(reply, err, cp)
     }
   })
 
-  app.get('/v1/plugins', async () => ({ generation: cp.shards.generation, retiringShards: cp.shards.retiring, plugins: cp.plugins.list() }))
+  app.get<{ Reply: PluginsReply }>('/v1/plugins', async () => ({ generation: cp.shards.generation, retiringShards: cp.shards.retiring, plugins: cp.plugins.list() }))
 
   // New code rolls a new shard generation; if it cannot load, validate or set up, the running one stays (the
   // reason is in the response and in GET /v1/plugins).
-  app.post<{ Params: { name: string } }>('/v1/plugins/:name/reload', async (req, reply) => {
+  app.post<{ Params: { name: string }, Reply: ReloadReply }>('/v1/plugins/:name/reload', async (req, reply) => {
     try {
       await cp.reloadPlugin(req.params.name)
       return { generation: cp.shards.generation, configVersion: cp.version }
     } catch (err) {
-      return sendError(reply, err)
+      return sendError(reply, err, cp)
     }
   })
 
@@ -147,16 +146,18 @@ export function buildAdmin (cp: ControlPlane, token: string | undefined, serverF
     return reply.header('content-type', m.contentType).send(m.body)
   })
 
+  app.setNotFoundHandler((req, reply) => sendError(reply, new PilotfishError('PF_ERR_ADMIN_NOT_FOUND', [req.method, req.url])))
+
   // Validation failures from fastify's schema checks get the same shape as config errors.
-  app.setErrorHandler((err: { validation?: Array<{ instancePath: string, message?: string, params?: Record<string, unknown> }>, message: string, statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((err: { validation?: Array<{ instancePath: string, message?: string, params?: Record<string, unknown> }>, code?: string, message: string, statusCode?: number }, req, reply) => {
     if (err.validation !== undefined) {
       const problems = err.validation.map((v) => ({
         path: v.instancePath + (typeof v.params?.missingProperty === 'string' ? `/${v.params.missingProperty}` : typeof v.params?.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : ''),
         message: v.message ?? 'is invalid',
       }))
-      return reply.code(400).send({ code: 'PF_ERR_CONFIG_INVALID', message: `body is invalid at ${problems[0]?.path || '/'}: ${problems[0]?.message}`, problems })
+      return sendError(reply, invalid(problems))
     }
-    return reply.code(err.statusCode ?? 500).send({ code: 'PF_ERR_INTERNAL', message: err.message })
+    return sendError(reply, requestError(err, req.headers['content-type']))
   })
 
   return app

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads'
 import type { ValidateFunction } from 'ajv'
 import { PilotfishError, type Problem } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
+import type { PluginStatus } from '../../schemas/admin.schema.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import type { InspectResult, Manifest } from './plugin-inspect.ts'
@@ -16,16 +17,8 @@ const BUILT_IN = /^[a-z][a-z0-9-]*$/
 /** A module that takes longer than this to import is reported as failing to load. */
 const INSPECT_TIMEOUT_MS = 10_000
 
-export interface PluginView {
-  name: string
-  from: string
-  version: string
-  /** The shard generation running the plugin's current code. */
-  generation: number
-  /** 'last-change-failed': a reload or config change for it was refused; the version listed still runs. */
-  state: 'running' | 'last-change-failed'
-  lastError: string | null
-}
+/** What GET /v1/plugins reports of a plugin (admin.schema.ts). */
+export type PluginView = PluginStatus
 
 /** Imports a module in a fresh worker and returns its manifest. */
 export function inspectPlugin (url: string): Promise<Manifest> {
@@ -172,4 +165,9 @@ export class PluginRegistry {
   }
 
   list (): PluginView[] { return [...this.#views.values()] }
+
+  /** The config schema of the plugin a config entry's `from` names, once loaded (config-secrets.ts reads it). */
+  schemaFor (from: string): object | undefined {
+    return this.#loaded.get(pluginUrl(from, this.#baseDir))?.schema
+  }
 }

@@ -125,11 +125,11 @@ function firstFailure (results: readonly FromShard[]): PilotfishError | null {
   const failed = results.findIndex((r) => r.type === 'apply-failed')
   if (failed === -1) return null
   const r = results[failed]!
-  // The shard's own code rides along as the cause: the admin API tells a config a plugin refused (400) from a
-  // shard that broke (500).
-  return r.type === 'apply-failed'
-    ? new PilotfishError('PF_ERR_SHARD_FAILED', [failed, r.message], { cause: { code: r.code } })
-    : new PilotfishError('PF_ERR_SHARD_FAILED', [failed, ''])
+  if (r.type !== 'apply-failed') return new PilotfishError('PF_ERR_SHARD_FAILED', [failed, ''])
+  // A config a plugin refused (its setup threw, a hook or a declared group is missing) is the caller's to fix
+  // (400); anything else is a shard that broke (500). The shard's own code rides along as the cause.
+  const byPlugin = r.code?.startsWith('PF_ERR_PLUGIN_') === true
+  return new PilotfishError(byPlugin ? 'PF_ERR_PLUGIN_REFUSED' : 'PF_ERR_SHARD_FAILED', [failed, r.message], { cause: { code: r.code } })
 }
 
 export class ShardPool {

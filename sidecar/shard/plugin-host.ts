@@ -4,6 +4,7 @@ import type { PluginSpec } from '../../core/snapshot.ts'
 import type { PluginDefinition, PluginEnv } from '../../core/plugin-api.ts'
 import { PluginInstance, type FailureSink } from '../../core/plugin/instance.ts'
 import { PilotfishError } from '../../core/errors.ts'
+import { Scrubber, secretStrings } from '../secrets.ts'
 
 interface Entry { readonly key: string, readonly instance: PluginInstance }
 
@@ -33,6 +34,8 @@ export class PluginHost {
   /** The last state published for each plugin: handed to every instance set up later. */
   #states = new Map<string, unknown>()
   #logBudget = new Map<string, { second: number, left: number }>()
+  /** Each plugin's secrets (its config's writeOnly values), kept out of its log lines; every config it was set up with. */
+  #secrets = new Map<string, { values: Set<string>, scrubber: Scrubber }>()
 
   constructor (shard: number, generation: number, channel: HostChannel) {
     this.#shard = shard
@@ -61,7 +64,25 @@ export class PluginHost {
     let b = this.#logBudget.get(plugin)
     if (b === undefined || b.second !== second) this.#logBudget.set(plugin, b = { second, left: LOG_PER_SECOND })
     if (b.left-- <= 0) return
-    process.stderr.write(JSON.stringify({ time: Date.now(), plugin, shard: this.#shard, msg: message, ...fields }) + '\n')
+    const scrubber = this.#secrets.get(plugin)?.scrubber
+    const clean = scrubber === undefined ? undefined : (_key: string, v: unknown): unknown => typeof v === 'string' ? scrubber.text(v) : v
+    process.stderr.write(JSON.stringify({ time: Date.now(), plugin, shard: this.#shard, msg: message, ...fields }, clean) + '\n')
+  }
+
+  /** Text with every plugin's secrets replaced, for lines no one plugin can be named for. */
+  scrub (text: string): string {
+    let out = text
+    for (const s of this.#secrets.values()) out = s.scrubber.text(out)
+    return out
+  }
+
+  #keepSecrets (name: string, schema: unknown, config: unknown): void {
+    const found = secretStrings(schema, config)
+    if (found.length === 0) return
+    const values = this.#secrets.get(name)?.values ?? new Set<string>()
+    const before = values.size
+    for (const s of found) values.add(s)
+    if (values.size !== before) this.#secrets.set(name, { values, scrubber: new Scrubber(values) })
   }
 
   #module (url: string): Promise<PluginDefinition> {
@@ -106,6 +127,7 @@ export class PluginHost {
     } catch (err) {
       throw new PilotfishError('PF_ERR_PLUGIN_LOAD', [spec.name, spec.url, (err as Error)?.message ?? String(err)], { cause: err })
     }
+    this.#keepSecrets(spec.name, def.configSchema, spec.config)
     const channel = this.#channel
     const tasks = def.tasks ?? {}
     const env: PluginEnv = {

@@ -136,7 +136,8 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
   const shard = new Shard(workerData.index, workerData.generation, send)
   // A plugin's stray promise (a timer callback's, say) must not end the shard and every connection on it.
   process.on('unhandledRejection', (err) => {
-    process.stderr.write(JSON.stringify({ time: Date.now(), shard: workerData.index, msg: 'unhandled rejection', error: (err as Error)?.message ?? String(err) }) + '\n')
+    const error = shard.plugins.scrub((err as Error)?.message ?? String(err)) // whose promise it was is unknown: every plugin's secrets
+    process.stderr.write(JSON.stringify({ time: Date.now(), shard: workerData.index, msg: 'unhandled rejection', error }) + '\n')
   })
   // The control plane's watchdog reads this: a count that stops moving means a blocked event loop.
   const heartbeat = workerData.heartbeat as Int32Array

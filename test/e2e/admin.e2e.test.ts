@@ -1,6 +1,8 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callJson, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
+import { ajv } from '../../schemas/compile.ts'
+import { errorReplySchema } from '../../schemas/admin.schema.ts'
+import { callJson, deadPort, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
 
 describe('admin API', () => {
   let a: Backend
@@ -116,7 +118,12 @@ describe('admin API security', () => {
     const be = await startBackend()
     const pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 's3cret-token' } })
     try {
-      expect((await fetch(`${pf.admin}/v1/status`)).status).toBe(401)
+      const refused = await fetch(`${pf.admin}/v1/status`)
+      expect(refused.status).toBe(401)
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer')
+      expect(((await refused.json()) as { code: string }).code).toBe('PF_ERR_ADMIN_UNAUTHORIZED')
+      // The token is checked before routing: a stranger learns nothing of which routes exist.
+      expect((await fetch(`${pf.admin}/v1/nope`)).status).toBe(401)
       expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
       expect((await fetch(`${pf.admin}/v1/status`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200)
       const config = await (await fetch(`${pf.admin}/v1/config`, { headers: { authorization: 'Bearer s3cret-token' } })).text()
@@ -129,5 +136,146 @@ describe('admin API security', () => {
 
   it('refuses to start the admin API off loopback without a token', async () => {
     await expect(startPilotfish({ ...forwardConfig([1]), admin: { host: '0.0.0.0', port: 0 } })).rejects.toThrow(/token/)
+  })
+})
+
+describe('admin API request errors', () => {
+  const isErrorReply = ajv.compile(errorReplySchema)
+  let be: Backend
+  let pf: Running
+  beforeAll(async () => {
+    be = await startBackend()
+    pf = await startPilotfish(forwardConfig([be.port]))
+  })
+  afterAll(async () => { await pf.stop(); await be.close() })
+
+  const config = (port: number): string => JSON.stringify(forwardConfig([port]))
+  it.each([
+    { desc: 'a body that is not JSON', type: 'application/json', body: () => '{"listeners": [', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /not valid JSON/ },
+    { desc: 'a YAML file sent as JSON', type: 'application/json', body: () => 'listeners:\n  - name: web\n', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /looks like YAML/ },
+    { desc: 'an empty JSON body', type: 'application/json', body: () => '', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /empty/ },
+    { desc: 'a __proto__ key', type: 'application/json', body: () => '{"__proto__": {"admin": {}}}', status: 400, code: 'PF_ERR_ADMIN_BODY_JSON', says: /__proto__/ },
+    { desc: 'a YAML body', type: 'application/yaml', body: () => 'listeners: []\n', status: 415, code: 'PF_ERR_ADMIN_BODY_YAML', says: /takes JSON, not YAML/ },
+    { desc: 'a text/plain body', type: 'text/plain', body: (p: number) => config(p), status: 415, code: 'PF_ERR_ADMIN_CONTENT_TYPE', says: /text\/plain/ },
+    { desc: 'a form body', type: 'application/x-www-form-urlencoded', body: () => 'a=1', status: 415, code: 'PF_ERR_ADMIN_CONTENT_TYPE', says: /application\/json/ },
+    { desc: 'a body over the limit', type: 'application/json', body: () => JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }), status: 413, code: 'PF_ERR_ADMIN_BODY_TOO_LARGE', says: /larger/ },
+  ])('answers $desc to PUT /v1/config with $status $code and keeps the running config', async ({ type, body, status, code, says }) => {
+    const before = (await callJson(`${pf.admin}/v1/status`)).body.configVersion
+    const res = await fetch(`${pf.admin}/v1/config`, { method: 'PUT', headers: { 'content-type': type }, body: body(be.port) })
+    const reply = await res.json() as { code: string, message: string }
+    expect([res.status, reply.code]).toEqual([status, code])
+    expect(reply.message).toMatch(says)
+    expect(isErrorReply(reply)).toBe(true)
+    expect((await callJson(`${pf.admin}/v1/status`)).body.configVersion).toBe(before)
+  })
+
+  it('answers an unknown route with 404 PF_ERR_ADMIN_NOT_FOUND', async () => {
+    const { status, body } = await callJson(`${pf.admin}/v1/nope`, 'POST')
+    expect([status, body.code]).toEqual([404, 'PF_ERR_ADMIN_NOT_FOUND'])
+    expect(body.message).toContain('POST /v1/nope')
+  })
+
+  it('takes the same config as JSON once the content-type is right', async () => {
+    const res = await fetch(`${pf.admin}/v1/config`, { method: 'PUT', headers: { 'content-type': 'application/json; charset=utf-8' }, body: config(be.port) })
+    expect(res.status).toBe(200)
+  })
+})
+
+describe('admin API settings changed by PUT /v1/config', () => {
+  const TOKEN = 'first-token'
+  const auth = (token: string): RequestInit => ({ headers: { authorization: `Bearer ${token}` } })
+  const put = (url: string, token: string, body: unknown) =>
+    fetch(`${url}/v1/config`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  let be: Backend
+  let pf: Running
+  beforeAll(async () => {
+    be = await startBackend()
+    pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: TOKEN } })
+  })
+  afterAll(async () => { await pf.stop(); await be.close() })
+  const running = async (token: string) => ({ ...((await (await fetch(`${pf.sidecar.adminUrl!}/v1/config`, auth(token))).json()) as Record<string, unknown>) })
+
+  it('rotates the token: the new one works at once and the old one is refused', async () => {
+    const before = pf.sidecar.adminUrl!
+    const res = await put(before, TOKEN, { ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 'second-token' } })
+    expect(res.status).toBe(200)
+    expect(pf.sidecar.adminUrl!).toBe(before) // port 0 again on the same host: it stays where it is
+    expect((await fetch(`${before}/v1/status`, auth(TOKEN))).status).toBe(401)
+    expect((await fetch(`${before}/v1/status`, auth('second-token'))).status).toBe(200)
+    await put(before, 'second-token', { ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: TOKEN } })
+  })
+
+  it('moves to a new port: the reply names it, the old port refuses connections, the new one serves', async () => {
+    const old = pf.sidecar.adminUrl!
+    const port = await deadPort()
+    const res = await put(old, TOKEN, { ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port, token: TOKEN } })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { admin: string }).admin).toBe(`http://127.0.0.1:${port}`)
+    await expect(fetch(`${old}/v1/status`, auth(TOKEN))).rejects.toThrow()
+    const now = `http://127.0.0.1:${port}`
+    expect(pf.sidecar.adminUrl!).toBe(now)
+    const status = (await (await fetch(`${now}/v1/status`, auth(TOKEN))).json()) as { admin: string }
+    expect(status.admin).toBe(now)
+    expect(((await running(TOKEN)).admin as { port: number }).port).toBe(port)
+    expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200)
+  })
+
+  it('refuses a move to a port in use with 409 PF_ERR_ADMIN_BIND, and changes nothing else either', async () => {
+    const taken = net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as net.AddressInfo).port
+    try {
+      const url = pf.sidecar.adminUrl!
+      const version = pf.sidecar.controlPlane.version
+      const next = { ...forwardConfig([be.port], { defaultAction: { type: 'fixed-response', statusCode: 204 } }), admin: { host: '127.0.0.1', port, token: 'never-applied' } }
+      const res = await put(url, TOKEN, next)
+      const body = (await res.json()) as { code: string, message: string }
+      expect([res.status, body.code]).toEqual([409, 'PF_ERR_ADMIN_BIND'])
+      expect(body.message).toContain(`127.0.0.1:${port}`)
+      expect(body.message).toMatch(/EADDRINUSE/)
+      expect(body.message).not.toContain('never-applied')
+      expect(pf.sidecar.controlPlane.version).toBe(version)
+      expect((await fetch(`${url}/v1/status`, auth(TOKEN))).status).toBe(200)
+      expect((await fetch(`http://127.0.0.1:${pf.port}/`)).status).toBe(200) // the listener change did not apply
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('lets go of the new port when the shards refuse the rest of the change', async () => {
+    const taken = net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const busy = (taken.address() as net.AddressInfo).port
+    const port = await deadPort()
+    try {
+      const url = pf.sidecar.adminUrl!
+      const next = forwardConfig([be.port], { port: busy })
+      const res = await put(url, TOKEN, { ...next, admin: { host: '127.0.0.1', port, token: TOKEN } })
+      expect(res.status).toBe(500)
+      expect(pf.sidecar.adminUrl!).toBe(url)
+      await expect(fetch(`http://127.0.0.1:${port}/v1/status`, auth(TOKEN))).rejects.toThrow()
+      expect((await fetch(`${url}/v1/status`, auth(TOKEN))).status).toBe(200)
+    } finally {
+      taken.close()
+    }
+  })
+})
+
+describe('admin API settings left out of PUT /v1/config', () => {
+  it('stay as they run: a body without admin neither moves the API nor drops its token', async () => {
+    const be = await startBackend()
+    const pf = await startPilotfish({ ...forwardConfig([be.port]), admin: { host: '127.0.0.1', port: 0, token: 'kept-token' } })
+    try {
+      const url = pf.sidecar.adminUrl!
+      const res = await fetch(`${url}/v1/config`, { method: 'PUT', headers: { authorization: 'Bearer kept-token', 'content-type': 'application/json' }, body: JSON.stringify(forwardConfig([be.port])) })
+      expect(res.status).toBe(200)
+      expect(pf.sidecar.adminUrl).toBe(url)
+      expect((await fetch(`${url}/v1/status`)).status).toBe(401)
+      const config = await (await fetch(`${url}/v1/config`, { headers: { authorization: 'Bearer kept-token' } })).json() as { admin: { port: number } }
+      expect(config.admin.port).toBe(0)
+    } finally {
+      await pf.stop()
+      await be.close()
+    }
   })
 })

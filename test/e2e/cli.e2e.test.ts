@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deadPort, startBackend, type Backend } from './harness.ts'
-import { runCli, startCli } from './process.ts'
+import { listeningPorts, runCli, startCli } from './process.ts'
 
 describe('pilotfish command line', () => {
   let a: Backend
@@ -81,9 +81,10 @@ describe('pilotfish command line', () => {
     ].join('\n'))
     const run = await runCli(['validate', file])
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain('/listeners/0/name')
-    expect(run.stderr).toContain('/listeners/0/port')
-    expect(run.stderr).toContain('/targetGroups/0/algorithm')
+    // Each problem once: the message's first line names the first, the list the rest.
+    for (const path of ['/listeners/0/name', '/listeners/0/port', '/targetGroups/0/algorithm']) {
+      expect(run.stderr.split(path + ':').length - 1, path).toBe(1)
+    }
   })
 
   it('accepts the shipped example and default configs with `pilotfish validate`', async () => {
@@ -91,6 +92,21 @@ describe('pilotfish command line', () => {
     expect(ok.stderr).toBe('')
     expect(ok.code).toBe(0)
     expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)
+  })
+
+  it('warns of slowStartSeconds, healthCheck and stickiness: accepted, not active yet', async () => {
+    const file = join(dir, 'inactive.yaml')
+    writeFileSync(file, [
+      'listeners: [{ name: web, port: 8080, defaultAction: { type: forward, targetGroups: [{ name: app }] } }]',
+      'targetGroups:',
+      '  - { name: app, slowStartSeconds: 60, healthCheck: { path: /health }, stickiness: { enabled: true } }',
+      '  - { name: plain }',
+    ].join('\n'))
+    const run = await runCli(['validate', file])
+    expect(run.code).toBe(0)
+    const warnings = run.stderr.split('\n').filter((l) => l.startsWith('pilotfish: warning:'))
+    expect(warnings.map((l) => /\/targetGroups\/\d+\/\w+/.exec(l)?.[0])).toEqual(['/targetGroups/0/slowStartSeconds', '/targetGroups/0/healthCheck', '/targetGroups/0/stickiness'])
+    expect(warnings.every((l) => l.includes('not active yet'))).toBe(true)
   })
 
   it('validates plugins too: their module loads (from a path relative to the config file) and their own config schema', async () => {
@@ -127,6 +143,51 @@ describe('pilotfish command line', () => {
       expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok')
     } finally {
       await pf.stop()
+    }
+  })
+
+  it('a second sidecar on the same admin address stops, saying it is the admin API and what to do', async () => {
+    const admin = await deadPort()
+    const env = { PILOTFISH_ADMIN: `127.0.0.1:${admin}` } // as two sidecars on the default 127.0.0.1:9901 would be
+    const first = await startCli(['proxy', '--from', `127.0.0.1:${await deadPort()}`, '--to', `127.0.0.1:${a.port}`, '--shards', '1'], env)
+    try {
+      expect(first.stderr()).toContain(`admin API on http://127.0.0.1:${admin}`)
+      const second = await runCli(['proxy', '--from', `127.0.0.1:${await deadPort()}`, '--to', `127.0.0.1:${a.port}`, '--shards', '1'], 15_000, env)
+      expect(second.code).toBe(1)
+      const lines = second.stderr.split('\n').filter((l) => l.includes('EADDRINUSE'))
+      expect(lines).toHaveLength(1) // once, not twice
+      expect(lines[0]).toContain(`the admin API could not bind 127.0.0.1:${admin}`)
+      expect(lines[0]).toContain("That is the admin API's address")
+      for (const way of ['--admin HOST:PORT', 'PILOTFISH_ADMIN=HOST:PORT', '--admin off']) expect(lines[0]).toContain(way)
+      // Told its own address, it runs beside the first.
+      const own = await deadPort()
+      const beside = await startCli(['proxy', '--from', `127.0.0.1:${await deadPort()}`, '--to', `127.0.0.1:${a.port}`, '--shards', '1', '--admin', `127.0.0.1:${own}`], env)
+      expect((await fetch(`http://127.0.0.1:${own}/v1/status`)).status).toBe(200)
+      expect(await beside.stop()).toBe(0)
+    } finally {
+      await first.stop()
+    }
+  })
+
+  it('runs without an admin socket with `--admin off` (proxy) and PILOTFISH_ADMIN=off (run)', async () => {
+    const port = await deadPort()
+    const off = await startCli(['proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${a.port}`, '--shards', '2', '--admin', 'off'])
+    try {
+      expect(off.stderr()).toContain('admin API off')
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200)
+      expect(listeningPorts(off.child.pid!)).toEqual(new Set([port])) // the listener (both shards'), nothing else
+    } finally {
+      expect(await off.stop()).toBe(0)
+    }
+    const file = join(dir, 'no-admin.yaml')
+    const web = await deadPort()
+    writeFileSync(file, `listeners: [{ name: web, host: 127.0.0.1, port: ${web}, defaultAction: { type: fixed-response, statusCode: 200, body: up } }]\n`)
+    const run = await startCli(['run', '--config', file, '--shards', '1'], { PILOTFISH_ADMIN: 'off' })
+    try {
+      expect(await (await fetch(`http://127.0.0.1:${web}/`)).text()).toBe('up')
+      expect(listeningPorts(run.child.pid!)).toEqual(new Set([web]))
+    } finally {
+      await run.stop()
     }
   })
 

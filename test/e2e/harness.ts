@@ -56,7 +56,7 @@ export async function startPilotfish (config: Record<string, unknown>, shards = 
   return {
     sidecar,
     port: cp.ports[first]!,
-    admin: sidecar.adminUrl,
+    admin: sidecar.adminUrl!,
     portOf: (name) => cp.ports[name]!,
     stop: () => sidecar.stop(2000),
   }
