@@ -11,6 +11,9 @@ export interface ListenerSettings extends ForwardSettings, Limits {
   readonly idleTimeoutMs: number
   readonly headerTimeoutMs: number
   readonly bodyTimeoutMs: number
+  /** Minimum average request body rate in bytes/s once the grace period is over; 0: no minimum. */
+  readonly minBodyRate: number
+  readonly minBodyRateGraceMs: number
   readonly maxHeadBytes: number
   readonly accessLog: boolean
 }

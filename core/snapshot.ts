@@ -142,6 +142,8 @@ function listenerSettings (l: ListenerConfig, port: number): ListenerSettings {
     idleTimeoutMs: l.idleTimeoutSeconds * 1000,
     headerTimeoutMs: l.headerTimeoutSeconds * 1000,
     bodyTimeoutMs: l.bodyTimeoutSeconds * 1000,
+    minBodyRate: l.minRequestBodyRate.bytesPerSecond,
+    minBodyRateGraceMs: l.minRequestBodyRate.graceSeconds * 1000,
     maxHeadBytes: l.maxHeadBytes,
     maxHeaderCount: l.maxHeaderCount,
     accessLog: l.accessLog,

@@ -297,10 +297,27 @@ export const listenerSchema = {
     allowFrom: { type: 'array', maxItems: 256, items: { type: 'string', minLength: 2, maxLength: 64 } },
     /** ALB connection idle timeout: default 60, 1–4000 s. */
     idleTimeoutSeconds: seconds(60, 4000),
-    /** The whole request head must arrive within this (slow-loris). */
+    /**
+     * The whole request head must arrive within this (slow-loris): counted from accept for a connection's first
+     * request (HAProxy's `timeout http-request`), from its first byte for later ones.
+     */
     headerTimeoutSeconds: seconds(10, 300),
     /** Longest idle gap while reading a request body. */
     bodyTimeoutSeconds: seconds(30, 4000),
+    /**
+     * Kestrel's MinRequestBodyDataRate (240 B/s after a 5 s grace period): a body that arrives slower on average
+     * is cut off (408 before any response byte). Time the proxy held the client back (a slow target, an async
+     * hook) does not count. `bytesPerSecond: 0` turns it off.
+     */
+    minRequestBodyRate: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        bytesPerSecond: { type: 'integer', minimum: 0, maximum: 1073741824, default: 240 },
+        graceSeconds: { type: 'number', minimum: 0, maximum: 300, default: 5 },
+      },
+    },
     /** A request head larger than this gets 431. */
     maxHeadBytes: { type: 'integer', minimum: 1024, maximum: 1048576, default: 16384 },
     /** More header fields than this gets 431. */

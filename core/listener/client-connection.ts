@@ -35,8 +35,15 @@ export class ClientConnection implements ClientSide {
   #phase: Phase = Phase.Idle
   #buf: Buffer | null = null
   #exchange: Exchange | null = null
-  #headStartedAt = 0
+  /** When the head being read began: accept for the first request (HAProxy's `timeout http-request`), its first byte after. */
+  #headStartedAt = Date.now()
+  #requests = 0
   #bodyRemaining = 0
+  // Body-rate accounting (Kestrel's MinRequestBodyDataRate): time the proxy held the client back does not count.
+  #bodyStartedAt = 0
+  #bodyBytes = 0
+  #pausedAt = 0
+  #pausedMs = 0
   #scanner: ChunkedScanner | null = null
   #driving = false
   #clientEnded = false
@@ -50,7 +57,7 @@ export class ClientConnection implements ClientSide {
     this.clientIp = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
     this.clientPort = socket.remotePort ?? 0
     socket.setNoDelay(true)
-    this.#setTimeout(owner.runtime.settings.idleTimeoutMs)
+    this.#setTimeout(owner.runtime.settings.headerTimeoutMs) // the first head is due this long after accept
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('drain', () => this.#exchange?.onClientDrain())
     socket.on('timeout', () => this.#onTimeout())
@@ -100,7 +107,21 @@ export class ClientConnection implements ClientSide {
   }
 
   pauseReading (): void { this.socket.pause() }
-  resumeReading (): void { if (this.#phase === Phase.Body || this.#phase === Phase.Tunnel) this.socket.resume() }
+
+  resumeReading (): void {
+    if (this.#phase !== Phase.Body && this.#phase !== Phase.Tunnel) return
+    if (this.#pausedAt !== 0) {
+      this.#pausedMs += Date.now() - this.#pausedAt
+      this.#pausedAt = 0
+    }
+    this.socket.resume()
+  }
+
+  /** Holds the client's body back (the target or a hook is not ready for more): the body's clocks stop. */
+  #holdBody (): void {
+    if (this.#pausedAt === 0) this.#pausedAt = Date.now()
+    this.socket.pause()
+  }
   destroy (): void { this.socket.destroy() }
 
   startTunnel (): void {
@@ -159,6 +180,7 @@ export class ClientConnection implements ClientSide {
       const start = this.#phase === Phase.Idle ? skipLeadingCrlf(buf, 0, buf.length) : 0
       if (start === buf.length) {
         this.#buf = null
+        if (this.#requests === 0 && Date.now() - this.#headStartedAt > settings.headerTimeoutMs) this.#close()
         break
       }
       const end = findHeadEnd(buf, start, buf.length)
@@ -166,11 +188,10 @@ export class ClientConnection implements ClientSide {
         if (buf.length - start > settings.maxHeadBytes) return this.#reject(431, 'head-too-large')
         if (this.#phase === Phase.Idle) {
           this.#phase = Phase.Head
-          this.#headStartedAt = Date.now()
+          if (this.#requests !== 0) this.#headStartedAt = Date.now()
           this.#setTimeout(settings.headerTimeoutMs)
-        } else if (Date.now() - this.#headStartedAt > settings.headerTimeoutMs) {
-          return this.#reject(408, 'header-timeout')
         }
+        if (Date.now() - this.#headStartedAt > settings.headerTimeoutMs) return this.#reject(408, 'header-timeout')
         this.#buf = start === 0 ? buf : buf.subarray(start)
         break
       }
@@ -189,11 +210,14 @@ export class ClientConnection implements ClientSide {
     const runtime = this.owner.runtime
     const ex = new Exchange(runtime, this, head)
     this.#exchange = ex
+    this.#requests++
     if (!hasBody(head)) {
       this.#phase = Phase.Waiting
     } else {
       this.#phase = Phase.Body
       this.#bodyRemaining = head.contentLength
+      this.#bodyStartedAt = Date.now()
+      this.#bodyBytes = this.#pausedAt = this.#pausedMs = 0
       if (head.bodyKind === BodyKind.Chunked) (this.#scanner ??= new ChunkedScanner()).reset()
       this.#setTimeout(runtime.settings.bodyTimeoutMs)
     }
@@ -209,6 +233,11 @@ export class ClientConnection implements ClientSide {
   /** Request body bytes chunk[from..]: passes them on (validated) and notices where the body ends. */
   #readBody (chunk: Buffer, from: number): void {
     const ex = this.#exchange!
+    if (this.owner.runtime.settings.minBodyRate !== 0 && this.#tooSlow(chunk.length - from)) {
+      if (!ex.responseStarted) return this.#rejectInExchange(408, 'body-rate-too-low')
+      ex.abort('body-rate-too-low')
+      return this.#close()
+    }
     let end = chunk.length
     let done = false
     if (ex.head.bodyKind === BodyKind.Length) {
@@ -233,13 +262,25 @@ export class ClientConnection implements ClientSide {
     }
     if (end > from) {
       const ok = ex.sendBody(from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end))
-      if (!ok && !done) this.socket.pause()
+      if (!ok && !done) this.#holdBody()
     }
     if (!done) return
     if (end < chunk.length) this.#stash(chunk, end)
     this.#phase = Phase.Waiting
     if (this.#buf !== null) this.socket.pause()
     ex.onRequestComplete()
+  }
+
+  /**
+   * The body's average rate, counting these `n` bytes, is below the listener's minimum after its grace period.
+   * Checked as bytes arrive, so a trickle is cut at its next byte; a client that stops sending altogether is
+   * bounded by the body timeout instead.
+   */
+  #tooSlow (n: number): boolean {
+    this.#bodyBytes += n
+    const s = this.owner.runtime.settings
+    const active = Date.now() - this.#bodyStartedAt - this.#pausedMs
+    return active > s.minBodyRateGraceMs && this.#bodyBytes * 1000 < s.minBodyRate * active
   }
 
   // ── endings ─────────────────────────────────────────────────────────────────────────────────────────
@@ -261,11 +302,12 @@ export class ClientConnection implements ClientSide {
 
   #onTimeout (): void {
     switch (this.#phase) {
-      case Phase.Idle:
+      case Phase.Idle: // no byte of a next request (or, for a first one, none since accept): close quietly
         return this.#close()
       case Phase.Head:
         return this.#reject(408, 'header-timeout')
       case Phase.Body: {
+        if (this.#pausedAt !== 0) return // held back by us: the target's timeouts bound the wait
         const ex = this.#exchange
         if (ex !== null && !ex.responseStarted) return this.#rejectInExchange(408, 'body-timeout')
         ex?.abort('body-timeout')

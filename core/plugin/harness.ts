@@ -267,7 +267,7 @@ function harnessListener (p: PluginInstance, rules: RuleSource, groups: Readonly
   return {
     name: 'harness',
     settings: {
-      idleTimeoutMs: 0, headerTimeoutMs: 0, bodyTimeoutMs: 0, maxHeadBytes: 0, maxHeaderCount: 0, accessLog: false,
+      idleTimeoutMs: 0, headerTimeoutMs: 0, bodyTimeoutMs: 0, minBodyRate: 0, minBodyRateGraceMs: 0, maxHeadBytes: 0, maxHeaderCount: 0, accessLog: false,
       xForwardedFor: 'append', xForwardedClientPort: false, preserveHost: false,
       protocol: init.protocol ?? 'http', listenerPort: init.listenerPort ?? 80,
     },

@@ -37,6 +37,7 @@ describe('sidecar config defaults', () => {
     expect(c.admin).toEqual({ host: '127.0.0.1', port: 9901 })
     expect(c.listeners[0]).toMatchObject({
       host: '0.0.0.0', protocol: 'http', idleTimeoutSeconds: 60, headerTimeoutSeconds: 10, bodyTimeoutSeconds: 30,
+      minRequestBodyRate: { bytesPerSecond: 240, graceSeconds: 5 },
       maxHeadBytes: 16384, maxHeaderCount: 100, xForwardedFor: 'append', xForwardedClientPort: false,
       preserveHost: true, accessLog: false,
     })

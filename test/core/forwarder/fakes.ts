@@ -98,7 +98,7 @@ export function fixture (options: { hooks?: PluginHooks, rules?: (forward: Rule)
   const listener: ListenerRuntime = {
     name: 'test',
     settings: {
-      idleTimeoutMs: 60000, headerTimeoutMs: 10000, bodyTimeoutMs: 10000, maxHeadBytes: 65536, maxHeaderCount: 64,
+      idleTimeoutMs: 60000, headerTimeoutMs: 10000, bodyTimeoutMs: 10000, minBodyRate: 0, minBodyRateGraceMs: 0, maxHeadBytes: 65536, maxHeaderCount: 64,
       accessLog: false, xForwardedFor: 'remove', xForwardedClientPort: false, preserveHost: true, protocol: 'http', listenerPort: 80,
     },
     rules: options.rules?.(forward) ?? { rules: [], match: () => forward },
