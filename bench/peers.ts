@@ -24,6 +24,7 @@ export interface Context {
   dir: string // scratch directory for configs, bodies, pid files
   repo: string // the repository root
   pilotfish: string // the root of the Pilotfish copy being measured (bench/setup.ts snapshotPilotfish)
+  baseline?: string // the root of an earlier commit's copy, measured beside it (--baseline)
   node: string // the Node 24 binary running this benchmark
   upstreamPort: number
 }
@@ -69,19 +70,25 @@ function nodePeer (name: string, script: string, quick = false): Peer {
   }
 }
 
-function pilotfish (name: string, accessLog: boolean, quick: boolean): Peer {
+function pilotfish (name: string, accessLog: boolean, quick: boolean, rootOf = (ctx: Context): string => ctx.pilotfish): Peer {
   return {
     name,
     quick,
     async start (ctx) {
+      const root = rootOf(ctx)
       const admin = await freePort() // a different admin port per instance (the default 9901 may be taken)
-      const args = (port: number): string[] => [pilotfishEntry(ctx.pilotfish), 'proxy', '--from', `127.0.0.1:${port}`,
+      const args = (port: number): string[] => [pilotfishEntry(root), 'proxy', '--from', `127.0.0.1:${port}`,
         '--to', `127.0.0.1:${ctx.upstreamPort}`, '--shards', '1', '--admin', `127.0.0.1:${admin}`,
         ...(accessLog ? ['--access-log'] : [])]
       // stdout (the access log) goes to /dev/null: start() never pipes stdout.
-      return await launch(ctx.node, args, { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
+      return await launch(ctx.node, args, { env: { ...process.env, ...mallocEnv }, cwd: root })
     },
   }
+}
+
+/** Plain Pilotfish at an earlier commit (`--baseline REV`), measured in the same rounds as the work tree. */
+export function baselinePeer (rev: string): Peer {
+  return pilotfish(`Pilotfish @${rev}`, false, false, (ctx) => ctx.baseline!)
 }
 
 /** Pilotfish with one plugin whose request hook does nothing: what the plugin runtime costs a request. */

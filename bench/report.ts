@@ -167,3 +167,23 @@ export function renderTargets (r: Results): string {
     `added p99 at ~1,000 requests/s: Pilotfish ${signed(addPf)} ms, HAProxy ${signed(addHa)} ms, difference ${(addPf - addHa).toFixed(3)} ms (target ≤ 0.3 ms)`)
   return out.join('\n')
 }
+
+/**
+ * The work tree's ratios to HAProxy and the undici reference beside the baseline's, per round (each round ran
+ * both minutes apart): a change regressed only if its ratio falls by more than the rounds' own spread.
+ */
+export function renderBaseline (r: Results, base: string): string {
+  const out: string[] = []
+  const perRound = (peer: string, other: string, b: string, f: (s: LoadSample) => number | undefined): number[] => {
+    const o = samples(r, other, b)
+    return samples(r, peer, b).map((s, i) => (f(s) ?? NaN) / (f(o[i] ?? s) ?? NaN)).filter(Number.isFinite)
+  }
+  const row = (what: string, other: string, b: string, f: (s: LoadSample) => number | undefined): void => {
+    out.push(`| ${what} | ${cell(perRound(pilotfish, other, b, f), 2)} | ${cell(perRound(base, other, b, f), 2)} |`)
+  }
+  out.push(`| ratio, per round: median (min–max) | work tree | ${base} |`, '|---|--:|--:|')
+  for (const b of bodies) row(`throughput ${b.label} ÷ undici reference`, reference, b.label, (s) => s.rps)
+  for (const b of bodies) row(`throughput ${b.label} ÷ HAProxy`, haproxy, b.label, (s) => s.rps)
+  for (const b of bodies) row(`CPU µs per request ${b.label} ÷ HAProxy`, haproxy, b.label, (s) => s.cpuUsPerRequest)
+  return out.join('\n')
+}

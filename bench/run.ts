@@ -6,10 +6,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { bodies, loadCore, mallocEnv, peers, pilotfishEntry, proxyCore, startUpstream, type Context, type Peer, type Running } from './peers.ts'
+import { baselinePeer, bodies, loadCore, mallocEnv, peers, pilotfishEntry, proxyCore, startUpstream, type Context, type Peer, type Running } from './peers.ts'
 import { cpuMicros, freePort, machineBusyMicros, selfAndChildrenMicros, httpGet, killAllNow, pollPeakRss, processTree, rssBytes, start, stop, track, waitForQuiet, waitHttp } from './procs.ts'
-import { renderTables, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
-import { checkCores, ensureDebianPackages, ensureNpmPeers, snapshotPilotfish } from './setup.ts'
+import { renderBaseline, renderTables, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
+import { checkCores, ensureDebianPackages, ensureNpmPeers, snapshotCommit, snapshotPilotfish } from './setup.ts'
 import { runWrk } from './wrk.ts'
 import { runInOwnNetns } from '../test/e2e/netns.ts'
 import type { ReloadScenario } from './report.ts'
@@ -21,12 +21,14 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     quick: { type: 'boolean', default: false },
     peers: { type: 'string' },
+    baseline: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (values.help === true) {
   process.stdout.write('npm run bench -- [--reps N (3)] [--duration SECONDS (10)] [--quick (1 rep, 3 s, the quick peers, no reload scenario)]\n' +
-    '  [--peers "Pilotfish,Pilotfish + no-op plugin" (only these peers, plus direct; no reload scenario)]\n')
+    '  [--peers "Pilotfish,Pilotfish + no-op plugin" (only these peers, plus direct; no reload scenario)]\n' +
+    '  [--baseline REV (also plain Pilotfish at that commit, in the same rounds; its ratios beside the work tree\'s)]\n')
   process.exit(0)
 }
 const quick = values.quick
@@ -43,6 +45,7 @@ if (only !== undefined && selected.length !== only.length + (only.includes('dire
   process.stderr.write(`bench: --peers names one of: ${peers.map((p) => p.name).join(', ')}\n`)
   process.exit(2)
 }
+if (values.baseline !== undefined) selected.splice(selected.findIndex((p) => p.name === 'Pilotfish') + 1, 0, baselinePeer(values.baseline))
 const commandLine = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`
 const log = (line: string): void => { process.stderr.write(line + '\n') }
 
@@ -140,6 +143,7 @@ async function main (): Promise<void> {
 
   const upstream = await startUpstream({ dir, repo, pilotfish: pilotfish.root, node: process.execPath })
   const ctx: Context = { dir, repo, pilotfish: pilotfish.root, node: process.execPath, upstreamPort: upstream.port }
+  if (values.baseline !== undefined) ctx.baseline = snapshotCommit(repo, dir, values.baseline)
   const upstreamPids = processTree(upstream.child.pid as number)
   const results: Results = { load: new Map(), rate: new Map(), idleShards2: [] }
   const started = Date.now()
@@ -188,7 +192,8 @@ async function main (): Promise<void> {
     `Every Node process (Pilotfish and the Node peers) ran with MALLOC_TRIM_THRESHOLD_=${mallocEnv.MALLOC_TRIM_THRESHOLD_} MALLOC_TOP_PAD_=${mallocEnv.MALLOC_TOP_PAD_}.`, '',
     `Pilotfish measured: a copy of the work tree taken at the start, ${pilotfish.version}. ${versions()}`, '',
   ].join('\n')
-  const text = `${header}\n${renderTables(results, selected.map((p) => p.name))}\n\nTargets:\n\n${renderTargets(results)}\n`
+  const before = values.baseline === undefined ? '' : `\n\nBefore and after (the work tree against ${values.baseline}, same rounds):\n\n${renderBaseline(results, `Pilotfish @${values.baseline}`)}\n`
+  const text = `${header}\n${renderTables(results, selected.map((p) => p.name))}\n\nTargets:\n\n${renderTargets(results)}\n${before}`
   mkdirSync(join(repo, 'bench/results'), { recursive: true })
   writeFileSync(join(repo, 'bench/results/latest.md'), text)
   process.stdout.write(text)

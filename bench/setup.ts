@@ -1,7 +1,7 @@
 // Installs what the benchmark needs when it is missing (Debian packages, npm peers) and snapshots the Pilotfish it measures.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 
 function have (binary: string): boolean {
@@ -41,6 +41,17 @@ export function ensureNpmPeers (repo: string): void {
 export function checkCores (): string | undefined {
   const out = spawnSync('nproc', [], { encoding: 'latin1' }).stdout.trim()
   return Number(out) >= 2 ? undefined : `this machine has ${out} core(s); the method needs 2 (load on core 0, proxy on core 1)`
+}
+
+/** The same parts as snapshotPilotfish, at commit `rev` (git archive), for a before/after run. */
+export function snapshotCommit (repo: string, dir: string, rev: string): string {
+  const root = join(dir, 'pilotfish-baseline')
+  mkdirSync(root, { recursive: true })
+  const tar = execFileSync('git', ['archive', '--format=tar', rev, '--', 'core', 'sidecar', 'schemas', 'package.json'], { cwd: repo, maxBuffer: 1 << 28 })
+  execFileSync('tar', ['-x', '-C', root], { input: tar })
+  symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'))
+  execFileSync('npm', ['run', '--if-present', 'prepare'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 })
+  return root
 }
 
 /**
