@@ -1,14 +1,11 @@
 // A listener's security group (allowFrom) in a running sidecar: a peer outside it is closed at accept, before a
 // byte is read, on the core's http listener and on listener kinds that plugins provide. Only loopback is used:
 // 127.0.0.2 is as much loopback as 127.0.0.1, so a client bound to it is "another host".
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import https from 'node:https'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
+import { certificate } from './certs.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callJson, forwardConfig, startBackend, type Backend, type Running, startPilotfish } from './harness.ts'
 
@@ -122,17 +119,6 @@ describe('allowFrom on an http listener', () => {
   })
 })
 
-/** A self-signed certificate for 127.0.0.1, made for this test run. */
-function certificate (): { cert: string, key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'pilotfish-tls-'))
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 describe('allowFrom on listener kinds from plugins', () => {
   let be: Backend, pf: Running, echo: net.Server

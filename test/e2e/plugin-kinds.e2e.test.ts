@@ -1,12 +1,9 @@
 // Hook kinds beyond the request path, in a running sidecar: target state from work done in the task pool,
 // published from the leader shard to every shard.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { certificate } from './certs.ts'
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callJson, deadPort, forwardConfig, startBackend, startPilotfish, type Backend, type Running } from './harness.ts'
@@ -62,17 +59,6 @@ describe('targetState, tasks and published state', () => {
   })
 })
 
-/** A self-signed certificate for 127.0.0.1, made for this test run. */
-function certificate (): { cert: string, key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'pilotfish-tls-'))
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 describe('a listener kind from a plugin (https)', () => {
   let be: Backend, pf: Running
