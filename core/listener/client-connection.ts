@@ -216,8 +216,7 @@ export class ClientConnection implements ClientSide {
     } else {
       this.#phase = Phase.Body
       this.#bodyRemaining = head.contentLength
-      this.#bodyStartedAt = Date.now()
-      this.#bodyBytes = this.#pausedAt = this.#pausedMs = 0
+      this.#bodyStartedAt = this.#bodyBytes = this.#pausedAt = this.#pausedMs = 0
       if (head.bodyKind === BodyKind.Chunked) (this.#scanner ??= new ChunkedScanner()).reset()
       this.#setTimeout(runtime.settings.bodyTimeoutMs)
     }
@@ -274,12 +273,15 @@ export class ClientConnection implements ClientSide {
   /**
    * The body's average rate, counting these `n` bytes, is below the listener's minimum after its grace period.
    * Checked as bytes arrive, so a trickle is cut at its next byte; a client that stops sending altogether is
-   * bounded by the body timeout instead.
+   * bounded by the body timeout instead. The clock starts with the first body byte, not the head: a client that
+   * sent `Expect: 100-continue` rightly waits for the target's 100 before it sends any.
    */
   #tooSlow (n: number): boolean {
+    const now = Date.now()
+    if (this.#bodyStartedAt === 0) this.#bodyStartedAt = now
     this.#bodyBytes += n
     const s = this.owner.runtime.settings
-    const active = Date.now() - this.#bodyStartedAt - this.#pausedMs
+    const active = now - this.#bodyStartedAt - this.#pausedMs
     return active > s.minBodyRateGraceMs && this.#bodyBytes * 1000 < s.minBodyRate * active
   }
 

@@ -1,6 +1,7 @@
 // Clients that are slow on purpose: the first head is due from accept, and a request body has a minimum rate.
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
+import http from 'node:http'
+import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,10 +62,22 @@ describe('the first request head is due within headerTimeoutSeconds of accept', 
 
 describe('minimum request body rate (minRequestBodyRate)', () => {
   let be: Backend
+  let slow: http.Server
   let pf: Awaited<ReturnType<typeof startCli>>
   let port: number
   beforeAll(async () => {
     be = await startBackend()
+    // A target that takes 1.5 s (three grace periods) to ask for an Expect: 100-continue body.
+    slow = http.createServer((_req, res) => { res.end('slow') })
+    slow.on('checkContinue', (req, res) => {
+      setTimeout(() => {
+        res.writeContinue()
+        let n = 0
+        req.on('data', (c: Buffer) => { n += c.length })
+        req.on('end', () => res.end(`got ${n}`))
+      }, 1500)
+    })
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
     port = await deadPort()
     const dir = mkdtempSync(join(tmpdir(), 'pilotfish-rate-'))
     const file = join(dir, 'pilotfish.yaml')
@@ -72,12 +85,24 @@ describe('minimum request body rate (minRequestBodyRate)', () => {
       'listeners:',
       `  - { name: web, host: 127.0.0.1, port: ${port}, accessLog: true, bodyTimeoutSeconds: 30,`,
       '      minRequestBodyRate: { bytesPerSecond: 1000, graceSeconds: 0.5 },',
+      '      rules: [{ priority: 1, name: slow, conditions: { path: [/continue] }, action: { type: forward, targetGroups: [{ name: slow }] } }],',
       '      defaultAction: { type: forward, targetGroups: [{ name: app }] } }',
-      `targetGroups: [{ name: app, targets: [{ host: 127.0.0.1, port: ${be.port} }] }]`,
+      'targetGroups:',
+      `  - { name: app, targets: [{ host: 127.0.0.1, port: ${be.port} }] }`,
+      `  - { name: slow, targets: [{ host: 127.0.0.1, port: ${(slow.address() as AddressInfo).port} }] }`,
     ].join('\n'))
     pf = await startCli(['run', '--config', file, '--shards', '1', '--admin', '127.0.0.1:0'])
   })
-  afterAll(async () => { await pf.stop(); await be.close() })
+  afterAll(async () => { await pf.stop(); await be.close(); slow.close() })
+
+  it('starts the clock with the first body byte: waiting for a slow 100 Continue is not sending slowly', async () => {
+    const text = await closedAfter(port, (s) => {
+      s.write('POST /continue HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 300\r\nConnection: close\r\n\r\n')
+      s.once('data', () => s.write(Buffer.alloc(300, 'c'))) // the 100, relayed
+    }, 15_000)
+    expect(statuses(text ?? '')).toEqual([100, 200])
+    expect(text).toContain('got 300')
+  })
 
   it('cuts off a body trickled below the rate with 408, never forwards it as complete, and logs why', async () => {
     // 10 bytes every 100 ms is 100 B/s, a tenth of the minimum; the body timeout (30 s) alone would never fire.
