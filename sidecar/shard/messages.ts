@@ -3,6 +3,8 @@ import type { SnapshotMessage } from '../../core/snapshot.ts'
 
 /** How often a shard bumps its heartbeat for the control plane's watchdog (control-plane/shards.ts). */
 export const HEARTBEAT_MS = 100
+/** How often a shard checks whether a burst left memory to give back (shard/reclaim.ts). */
+export const RECLAIM_CHECK_MS = 1000
 
 export type ToShard =
   | { type: 'snapshot', snapshot: SnapshotMessage }

@@ -5,7 +5,8 @@ import { HttpListener } from '../../core/listener/http-listener.ts'
 import { ShardMetrics } from './metrics.ts'
 import { ShardObserver } from './observer.ts'
 import { PluginHost } from './plugin-host.ts'
-import { HEARTBEAT_MS, type FromShard, type ToShard } from './messages.ts'
+import { MemoryReclaimer } from './reclaim.ts'
+import { HEARTBEAT_MS, RECLAIM_CHECK_MS, type FromShard, type ToShard } from './messages.ts'
 
 export class Shard {
   readonly registry = new EndpointRegistry()
@@ -141,7 +142,16 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
   })
   // The control plane's watchdog reads this: a count that stops moving means a blocked event loop.
   const heartbeat = workerData.heartbeat as Int32Array
-  setInterval(() => Atomics.add(heartbeat, 0, 1), HEARTBEAT_MS).unref()
+  // The same timer gives a burst's memory back (reclaim.ts): it looks for piled-up Buffers every beat, and
+  // once a second for a burst that has ended.
+  const reclaimer = new MemoryReclaimer()
+  const checkEvery = Math.round(RECLAIM_CHECK_MS / HEARTBEAT_MS)
+  let beats = 0
+  setInterval(() => {
+    Atomics.add(heartbeat, 0, 1)
+    reclaimer.sample()
+    if (++beats % checkEvery === 0) reclaimer.check()
+  }, HEARTBEAT_MS).unref()
   port.on('message', (m: ToShard) => {
     switch (m.type) {
       case 'snapshot':
