@@ -176,9 +176,10 @@ export function renderBaseline (r: Results, base: string): string {
   const out: string[] = []
   const perRound = (peer: string, other: string, b: string, f: (s: LoadSample) => number | undefined): number[] => {
     const o = samples(r, other, b)
-    return samples(r, peer, b).map((s, i) => (f(s) ?? NaN) / (f(o[i] ?? s) ?? NaN)).filter(Number.isFinite)
+    return samples(r, peer, b).map((s, i) => (f(s) ?? NaN) / (o[i] === undefined ? NaN : f(o[i]) ?? NaN)).filter(Number.isFinite)
   }
   const row = (what: string, other: string, b: string, f: (s: LoadSample) => number | undefined): void => {
+    if (samples(r, other, b).length === 0) return // that peer was not in the run
     out.push(`| ${what} | ${cell(perRound(pilotfish, other, b, f), 2)} | ${cell(perRound(base, other, b, f), 2)} |`)
   }
   out.push(`| ratio, per round: median (min–max) | work tree | ${base} |`, '|---|--:|--:|')
