@@ -25,7 +25,7 @@ import type { GroupRuntime } from '../runtime.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
 import { pluginReplyHead, redirectHead } from '../forwarder/local-reply.ts'
 import { ResponseEdit } from '../plugin/headers.ts'
-import { closedBy, FAIL, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName } from '../plugin/instance.ts'
+import { closedBy, FAIL, isThenable, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName } from '../plugin/instance.ts'
 import { Stage, type EngineRequest } from './request.ts'
 
 /** Where a decision reports. The exchange writes to the wire; the harness records for its tests. */
@@ -49,10 +49,6 @@ export const R_NO_GROUP = 'no-target-group'
 export const R_NO_TARGET = 'no-eligible-target'
 
 const STAGE_HOOK: readonly HookName[] = ['onRequest', 'route']
-
-function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return typeof (v as PromiseLike<unknown> | null)?.then === 'function'
-}
 
 /** Decides what becomes of `req`, reporting to `sink` once (maybe after a parked hook settles). */
 export function decide (req: EngineRequest, sink: DecisionSink): void {

@@ -88,7 +88,7 @@ export function rewriteResponseHead (res: ResponseHead, keepAlive: boolean, clie
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!
     // The target's connection fields go (the client gets its own); the framing passes through with the body.
-    if (ownedAs(name, Owned.HopByHop) && name !== 'transfer-encoding') continue
+    if (ownedAs(name, Owned.HopByHop) && !ownedAs(name, Owned.Framing)) continue
     if (connection.length !== 0 && isNamedInConnection(connection, name)) continue
     out += `${raw[i]!}: ${values[i]!}\r\n`
   }

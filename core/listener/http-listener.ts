@@ -45,7 +45,7 @@ export class HttpListener implements ConnectionOwner {
    * A peer outside it is destroyed here, in the tick it was accepted, before any read: nothing of it is parsed.
    */
   admit (socket: net.Socket): boolean {
-    if (this.runtime.allowFrom === null || this.#allowed(socket.remoteAddress ?? '')) return true
+    if (this.#allowed(socket.remoteAddress ?? '')) return true
     socket.destroy()
     return false
   }

@@ -31,7 +31,7 @@ let lastClosed = ''
 export function failCount (): number { return closedCount }
 export function closedBy (): string { return lastClosed }
 
-function isThenable (v: unknown): v is PromiseLike<unknown> {
+export function isThenable (v: unknown): v is PromiseLike<unknown> {
   return typeof (v as PromiseLike<unknown> | null)?.then === 'function'
 }
 function ignore (): void {}
