@@ -9,9 +9,9 @@
 // docs/plugins.md walks through writing, configuring, testing and reloading one.
 import type { Socket } from 'node:net'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
-import type { RequestCtx, Selector, Target, TargetGroup } from './pipeline.ts'
+import type { Outcome, RequestCtx, Selector, Target, TargetGroup } from './pipeline.ts'
 
-export type { FromSchema, JSONSchema, RequestCtx, Selector, Target, TargetGroup }
+export type { FromSchema, JSONSchema, Outcome, RequestCtx, Selector, Target, TargetGroup }
 
 /** What a plugin module default-exports. */
 export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
@@ -40,6 +40,14 @@ export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
    * protocol names the plugin in its `plugins`; the sidecar checks that before anything runs.
    */
   readonly protocols?: readonly string[]
+  /**
+   * The keys of a target group this plugin reads, as an object schema whose properties are those keys, e.g.
+   * `{ type: 'object', properties: { healthCheck: {…}, failOpen: {…} } }`. For every group the plugin serves,
+   * the sidecar validates the group's values of these keys against it (filling defaults; problems at paths like
+   * `/targetGroups/0/healthCheck/intervalSeconds`) and hands them to onGroups as `group.config`. The keys must
+   * be among the group keys the core leaves to plugins (docs/plugins.md, Group sections).
+   */
+  readonly targetGroupConfig?: JSONSchema
 }
 
 export type FailMode = 'open' | 'closed'
@@ -64,8 +72,62 @@ export interface PluginEnv {
    * The last state is also given to instances set up later (a new config, a replaced shard, a new generation).
    */
   publish (state: unknown): void
-  /** Asks this shard to ask the targetState hooks again (after onState changed what they would answer). */
+  /**
+   * Asks this shard to ask the targetState hooks again (after onState changed what they would answer). The
+   * groups change in place: selector state (round-robin position, hash rings) is kept.
+   */
   refreshTargets (): void
+  /** The sidecar's clock, in ms since the epoch (Date.now() in a sidecar; a clock the test moves in the harness). */
+  now (): number
+  /**
+   * Sends plain data to this plugin's instance in the leader shard (its onMessage hook), from any shard, the
+   * leader included: for observations the leader merges (each shard's passive failures) before it publishes.
+   */
+  sendToLeader (message: unknown): void
+  /**
+   * Tells the control plane what state a target is in and why: the admin API shows it, /metrics counts it, and
+   * each change is one log line. Call it where the verdict is made (the leader), once per change.
+   */
+  reportTarget (group: string, targetId: string, report: TargetReport): void
+}
+
+/** A target's state as a plugin reports it (ALB's target health). */
+export interface TargetReport {
+  readonly state: 'initial' | 'healthy' | 'unhealthy'
+  /** ALB's reason code when not healthy, e.g. 'Target.Timeout', 'Target.ResponseCodeMismatch'. */
+  readonly reason?: string | null
+  /** Words for people, e.g. 'Health checks failed with these codes: [503]'. */
+  readonly description?: string | null
+}
+
+/** A target group as a plugin that serves it sees it (onGroups). */
+export interface PluginGroup<C = unknown> {
+  readonly name: string
+  /** The group's JSON pointer in the config, e.g. '/targetGroups/0': where a problem with its config is. */
+  readonly path: string
+  /**
+   * The targets that take part: registered, not draining and not in maintenance. A target that comes back from
+   * maintenance appears as new.
+   */
+  readonly targets: readonly TargetInfo[]
+  /** The group's values of the definition's targetGroupConfig keys, validated, defaults filled ({} without). */
+  readonly config: C
+}
+
+/** Why an attempt to a target failed (onTargetFailure). */
+export type TargetFailure =
+  | 'connect-refused' // refused, reset or unreachable while connecting: the target got nothing
+  | 'connect-timeout' // not connected within connectTimeoutSeconds: the target got nothing
+  | 'reset' // connected, then closed or reset before the first byte of a response
+  | 'timeout' // no response within responseTimeoutSeconds
+  | 'bad-response' // a response the engine cannot read (malformed head, bad framing)
+
+/**
+ * Throw this (docs/plugins.md, Refusing a config) from setup or onGroups to refuse a config with JSON paths: the
+ * change is answered 400 with them, as a schema problem is, and the running config keeps serving.
+ */
+export interface ConfigProblems extends Error {
+  readonly problems: ReadonlyArray<{ readonly path: string, readonly message: string }>
 }
 
 /**
@@ -74,11 +136,13 @@ export interface PluginEnv {
  * - a listener's `plugins` list: onRequest, onForward and onResponse for every request on that listener;
  * - a rule condition `{ plugin: [name] }`: match;
  * - a rule action `{ type: plugin, plugin: name }`: route;
- * - a target group's `plugins` list: wrapSelector once per snapshot, and onForward and onResponse for every
- *   request forwarded to that group.
+ * - a target group's `plugins` list (or a group section that turns a built-in on): onGroups and targetState
+ *   when the group is built, wrapSelector once per snapshot, and onForward, onResponse, onTargetFailure and
+ *   onRequestEnd for every request forwarded to that group;
+ * - a listener's `plugins` list also gets onRequestEnd for every request on that listener.
  * A hook that is absent costs nothing.
  */
-export interface PluginHooks {
+export interface PluginHooks<G = unknown> {
   /** Before the rules. Edit the request's headers, or return a Reply to answer it without a target. */
   onRequest? (req: PluginRequest): Reply | undefined | Promise<Reply | undefined>
   /** A rule condition: true when the request matches. Synchronous: rules are matched in one pass. */
@@ -96,6 +160,26 @@ export interface PluginHooks {
   targetState? (target: TargetInfo, group: string): TargetState | undefined
   /** State published with env.publish by this plugin's instance in any shard. */
   onState? (state: unknown): void
+  /**
+   * The groups the plugin serves (those that list it, or whose config section turns a built-in on) with their
+   * targets and the plugin's config section; called in every shard each time a snapshot is built (start, a
+   * config change, a registration, a maintenance change), before any targetState. Throw a ConfigProblems to
+   * refuse the config.
+   */
+  onGroups? (groups: ReadonlyArray<PluginGroup<G>>): void
+  /** In the leader shard only: what an instance sent with env.sendToLeader (`fromShard`: the sender's index). */
+  onMessage? (message: unknown, fromShard: number): void
+  /**
+   * A request forwarded to a group that lists the plugin (or on a listener that lists it) has ended: the
+   * client has its last byte, or went away. `req.target` is the target that answered (or was tried last).
+   * Called for every such request: keep it to a few field reads.
+   */
+  onRequestEnd? (req: EndedRequest): void
+  /**
+   * An attempt to a target of a group that lists the plugin failed, including one the core then sent to
+   * another target (redispatch): the request may still succeed elsewhere.
+   */
+  onTargetFailure? (req: PluginRequest, target: Target, failure: TargetFailure): void
   /** Called with the core's selector (or the previous plugin's) for a group; returns the selector to use. */
   wrapSelector? (next: Selector, group: TargetGroup): Selector
   /** A target was chosen; last chance to edit the request head the target gets. */
@@ -133,9 +217,25 @@ export interface RoutingRequest extends RequestCtx {
 export interface PluginRequest extends RoutingRequest {
   /** The chosen target, once there is one (onForward, onResponse). */
   readonly target: Target | null
+  /** The chosen target group's name, once there is one ('' before). */
+  readonly groupName: string
   /** Replaces every field of that name (or adds one). Framing and connection fields cannot be set. */
   setHeader (name: string, value: string): void
   removeHeader (name: string): void
+}
+
+/** A request that has ended (onRequestEnd). */
+export interface EndedRequest extends PluginRequest {
+  /** Status sent to the client; 0 when the client went away first. */
+  readonly status: number
+  /**
+   * How it ended: Outcome.Ok (0) when a target's response (any status) or a reply went out; otherwise why
+   * Pilotfish answered itself or cut it short (pilotfish/plugin-runtime exports the Outcome values).
+   */
+  readonly outcome: Outcome
+  /** Pilotfish's reason when it answered itself ('' when the target answered), as in the access log. */
+  readonly reason: string
+  readonly durationMs: number
 }
 
 /** A target's response head on its way to the client. */
@@ -208,7 +308,7 @@ export interface TargetInfo {
 export interface TargetState {
   /** false: no new requests (in-flight ones finish), as a draining or unhealthy target. */
   readonly eligible?: boolean
-  /** Replaces the weight (1–1000), e.g. ramping up during slow start. */
+  /** Replaces the weight: a number above 0 up to 1000, fractions allowed (a slow start ramps 1 up from 0.1). */
   readonly weight?: number
 }
 

@@ -128,6 +128,9 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
     },
     publish: (state) => { queueMicrotask(() => h?.deliver(structuredClone(state))) },
     refreshTargets: () => { queueMicrotask(() => h?.refreshTargets()) },
+    now: () => Date.now(),
+    sendToLeader: () => {},
+    reportTarget: () => {},
   }
   let hooks: PluginHooks
   try {

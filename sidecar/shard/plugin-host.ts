@@ -143,6 +143,9 @@ export class PluginHost {
       },
       publish: (state) => channel.publish(spec.name, state),
       refreshTargets: () => channel.refreshTargets(),
+      now: Date.now,
+      sendToLeader: () => {},
+      reportTarget: () => {},
     }
     try {
       const hooks = await def.setup(structuredClone(spec.config) as never, env)
