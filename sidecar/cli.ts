@@ -106,6 +106,8 @@ async function main (argv: string[]): Promise<number> {
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
   err(`pilotfish: ${cp.shards.size} shard(s); ${sidecar.adminUrl === null ? 'admin API off' : `admin API on ${sidecar.adminUrl}`}`)
   cp.plugins.onFailed = (name, reason) => err(`pilotfish: plugin ${name}: change refused, the running version stays: ${reason}`)
+  cp.onTargetState = (c) => err(`pilotfish: target ${c.target} of ${c.group}: ${c.previous === null ? '' : `${c.previous} → `}${c.state}` +
+    `${c.reason === null ? '' : ` (${c.reason}${c.description === null ? '' : `: ${c.description}`})`}`)
   cp.plugins.onReloaded = (p) => err(`pilotfish: plugin ${p.name} reloaded: version ${p.version} runs in shard generation ${p.generation}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
