@@ -7,6 +7,7 @@ import { validateConfig } from '../schemas/validate.ts'
 import { startSidecar, stopOnSignals } from './main.ts'
 import { PluginRegistry } from './control-plane/plugins.ts'
 import { inactiveSettings } from './control-plane/inactive-settings.ts'
+import { withBuiltIns } from './control-plane/built-ins.ts'
 import { version } from './version.ts'
 import { parseAddress, proxyConfig } from './proxy-config.ts'
 
@@ -72,7 +73,8 @@ async function main (argv: string[]): Promise<number> {
     const file = positionals[1] ?? values.config
     if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
     const config = await (await configFile()).loadConfigFile(file)
-    await new PluginRegistry(dirname(resolve(file))).specs(config) // each plugin's module loads and its config validates
+    // Each plugin's module loads and its config validates, the built-ins a section turns on and their sections too.
+    await new PluginRegistry(dirname(resolve(file))).specs(withBuiltIns(config))
     for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
     out(`pilotfish: ${file} is valid`)
     return 0
