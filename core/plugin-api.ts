@@ -214,3 +214,20 @@ export interface TargetState {
 
 /** What a route hook decides: a target group (by name) to forward to, or a reply. */
 export type Route = { readonly targetGroup: string } | Reply
+
+/**
+ * How one attempt to send a request to a target failed, as the forwarder saw it. Every failed attempt is
+ * reported, including one the forwarder then retried or sent to another target (so a passive health check sees
+ * a dead target even when no client request failed):
+ * - `connect-refused`: the connection was refused (or reset) before it was established; nothing was sent.
+ * - `connect-timeout`: the connection was not established within the connect timeout; nothing was sent.
+ * - `reset`: the target closed or reset an established connection before the response was complete.
+ * - `timeout`: the target did not answer, or stopped sending its response, within the group's response timeout.
+ * - `bad-response`: the target's response could not be read one way only (malformed, double-framed, too large).
+ *
+ * @example
+ * function counts (failure: TargetFailure): boolean {
+ *   return failure !== 'bad-response' // e.g. an outlier detector that counts only connection failures
+ * }
+ */
+export type TargetFailure = 'connect-refused' | 'connect-timeout' | 'reset' | 'timeout' | 'bad-response'
