@@ -34,9 +34,15 @@ function send (port: number, method: string, agent: http.Agent, body?: string, c
   })
 }
 
-/** A backend that answers a moment later, so a kill finds requests in flight on it. */
-const slowish = (name: string): Promise<Backend> =>
-  startBackend(name, (_req, res, body) => { setTimeout(() => res.end(JSON.stringify({ name, body })), 2) })
+/**
+ * A backend that answers a moment later, so a kill finds requests in flight on it; with `close`, it closes each
+ * connection after its response, so every request reaches it on a new connection (none is the stale race).
+ */
+const slowish = (name: string, close = false): Promise<Backend> =>
+  startBackend(name, (_req, res, body) => {
+    if (close) res.setHeader('connection', 'close')
+    setTimeout(() => res.end(JSON.stringify({ name, body })), 10)
+  })
 
 /**
  * `workers` keep-alive clients sending POSTs with `size`-byte bodies until `during` resolves. Each client has one
@@ -115,13 +121,16 @@ describe('a target killed under load', () => {
   let pf: Running | null = null
   afterEach(async () => {
     await pf?.stop()
-    for (const b of backends.slice(0, 2)) await b.close()
+    for (const b of backends) await b.close() // the killed one's close() finds it closed, and resolves
     backends = []
     pf = null
   })
 
-  it('fails no GET: requests in flight on it, on its pooled connections and sent to it afterwards all go elsewhere', async () => {
-    backends = [await slowish('a'), await slowish('b'), await slowish('c')]
+  it.each([
+    { desc: 'keep-alive target connections', close: false },
+    { desc: 'a new target connection per request', close: true },
+  ])('fails no GET ($desc): those in flight on it, on its pooled connections and sent to it after all go elsewhere', async ({ close }) => {
+    backends = [await slowish('a', close), await slowish('b', close), await slowish('c', close)]
     pf = await startPilotfish(forwardConfig(backends.map((b) => b.port)))
     const c = backends[2]!
     let seenAtKill = 0
