@@ -314,3 +314,4 @@ export interface TargetState {
 
 /** What a route hook decides: a target group (by name) to forward to, or a reply. */
 export type Route = { readonly targetGroup: string } | Reply
+

@@ -48,6 +48,11 @@ export interface FinishedRequest {
   readonly outcome: Outcome
   /** Why Pilotfish answered itself or cut the exchange short ('' when the target answered). */
   readonly reason: string
+  /**
+   * Attempts after the first: a stale keep-alive retry, a redispatch after a refused connection, a reset retry
+   * (docs/design-notes.md, Retry). 0 for almost every request; `targetId` is the target of the last attempt.
+   */
+  readonly retries: number
   readonly startedAt: number
   readonly durationMs: number
   readonly requestBytes: number

@@ -10,6 +10,7 @@
 //              ▼                                 ▼
 //           rules from at + 1           group ─ select (wrapped) ─ onForward (listener, then group) ─► sink.forward
 //   a hook that fails closed, no group, no eligible target, no route ───────────────────────► sink.fail
+//   an attempt on the target failed (exchange) ─ attemptFailed ─ redispatch: another target ─ onForward ─► sink.forward
 //
 // A hook that answers with a promise parks the decision (sink.park: the exchange holds the client's body back)
 // until it settles or its plugin's hookTimeoutSeconds is up; the decision then goes on where it stood
@@ -150,6 +151,11 @@ function forwardTo (req: EngineRequest, sink: DecisionSink, name: string): void 
   const target = select(group.selector, req, group.group)
   if (target === FAIL) return failClosed(sink)
   if (target === null) return sink.fail(503, Outcome.NoTarget, R_NO_TARGET)
+  forwardToTarget(req, sink, group, target)
+}
+
+/** The chosen target: the listener's, then the group's onForward hooks, then off it goes. */
+function forwardToTarget (req: EngineRequest, sink: DecisionSink, group: GroupRuntime, target: Target): void {
   req.target = target
   req.group = group
   req.targetId = target.endpoint.id
@@ -157,6 +163,54 @@ function forwardTo (req: EngineRequest, sink: DecisionSink, name: string): void 
     return failClosed(sink)
   }
   sink.forward(group, target)
+}
+
+/**
+ * How many times a redispatch asks the group's selector for a target it has not tried, before walking the
+ * group's list (Envoy's `previous_hosts` retry predicate with `host_selection_retry_max_attempts`).
+ */
+const RESELECT_TRIES = 3
+
+/**
+ * Sends `req`, whose attempts on the targets in `tried` failed, to another eligible target of its group
+ * (HAProxy's `option redispatch`); onForward hooks run again for it. False when the group has none: the caller
+ * fails the request with the failure it had.
+ */
+export function redispatch (req: EngineRequest, sink: DecisionSink, tried: readonly Target[]): boolean {
+  const group = req.group!
+  const target = reselect(req, group, tried)
+  if (target === null) return false
+  req.retries++
+  if (target === FAIL) failClosed(sink)
+  else forwardToTarget(req, sink, group, target)
+  return true
+}
+
+/** A target of the group not in `tried`: the selector's answer if it gives one, else the next in list order. */
+function reselect (req: EngineRequest, group: GroupRuntime, tried: readonly Target[]): Target | null | typeof FAIL {
+  for (let i = 0; i < RESELECT_TRIES; i++) {
+    const t = select(group.selector, req, group.group)
+    if (t === FAIL || t === null) return t
+    if (!isTried(t, tried)) return t
+  }
+  // The selector keeps answering a target tried already (a consistent hash, a sticky session): the next
+  // eligible one after the last tried, in the group's order, so a hashed key's redispatches spread predictably.
+  const targets = group.group.targets
+  const n = targets.length
+  const last = tried[tried.length - 1]!.endpoint.id
+  let at = -1
+  for (let i = 0; i < n; i++) if (targets[i]!.endpoint.id === last) at = i
+  for (let k = 1; k <= n; k++) {
+    const t = targets[(at + k) % n]!
+    if (t.eligible && !isTried(t, tried)) return t
+  }
+  return null
+}
+
+/** By endpoint id: a selector wrapper may answer with target objects of its own making. */
+function isTried (t: Target, tried: readonly Target[]): boolean {
+  for (let i = 0; i < tried.length; i++) if (tried[i]!.endpoint.id === t.endpoint.id) return true
+  return false
 }
 
 /**
@@ -172,8 +226,9 @@ export function respond (req: EngineRequest, res: ResponseHead): typeof FAIL | u
 }
 
 /**
- * An attempt to `target` failed (the exchange may send the request on to another target): the group's
- * onTargetFailure hooks hear of it. Their failures are counted; they decide nothing.
+ * One attempt of `req` on `target` failed; called for every failed attempt, those then retried or redispatched
+ * included, so a passive health check sees every failure a client did not: the group's onTargetFailure hooks
+ * hear of it. Their failures are counted; they decide nothing.
  */
 export function attemptFailed (req: EngineRequest, target: Target, failure: TargetFailure): void {
   const plugins = req.group?.onTargetFailure

@@ -40,6 +40,8 @@ export class EngineRequest implements PluginRequest, FinishedRequest {
   status = 0
   outcome: Outcome = Outcome.Ok
   reason = ''
+  /** Attempts after the first (decision/decide.ts redispatch, forwarder/exchange.ts retries); targetId is the last one's. */
+  retries = 0
   requestBytes = 0
   responseBytes = 0
   target: Target | null = null

@@ -5,7 +5,11 @@
 // everything from the target):
 //
 //   start ─ decision (decision/decide.ts) ─┬─ reply / fail ────────────────────────────────────────► local reply
-//                                          └─ forward ─ connect/reuse ─ write head ─► awaiting head
+//                                          └─ forward ─ reuse ─ write head ─► awaiting head
+//                                                     └─ connect (head and body held) ─ 'connect' ─ write them ─► awaiting head
+//   a failed attempt ─ attemptFailed (decide.ts) ─ what next (attempts.ts) ─┬─ same target, fresh connection
+//                                                                           ├─ redispatch (decide.ts) ─► forward
+//                                                                           └─ 502 / 504, or cut short
 //   awaiting head ─┬─ 1xx ─► relay (1.1 clients) ─► awaiting head
 //                  ├─ 101 to an upgrade request ─► tunnel (bytes both ways until either side closes)
 //                  └─ final ─ onResponse (decide.ts respond) ─► streaming body (length / chunked / until close) ─► done
@@ -20,9 +24,10 @@ import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import { EngineRequest } from '../decision/request.ts'
-import { decide, ended, failClosed, respond, type DecisionSink } from '../decision/decide.ts'
+import { attemptFailed, decide, ended, failClosed, redispatch, respond, type DecisionSink } from '../decision/decide.ts'
 import { FAIL } from '../plugin/instance.ts'
 import type { ConnectionUser, TargetSide } from './target-pool.ts'
+import { Attempts, Next } from './attempts.ts'
 import { prebuiltReply } from './local-reply.ts'
 import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
 
@@ -47,7 +52,6 @@ export interface ClientSide {
 }
 
 const MAX_RESPONSE_HEAD = 65536
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 const R_UNKNOWN_ENDPOINT = 'unknown-endpoint'
 const R_REFUSED = 'target-connect-failed'
@@ -71,7 +75,12 @@ export class Exchange implements DecisionSink, ConnectionUser {
   #group: GroupRuntime | null = null
   #conn: TargetSide | null = null
   #outHead = ''
-  #retried = false
+  /** A new connection is not established yet: the head waits, and body bytes wait in #held, for 'connect'. */
+  #connecting = false
+  /** The client connection has passed on the body bytes that came with the head (flush): no more cork. */
+  #flushed = false
+  /** Made on the first failed attempt: which may go again, and the targets tried. */
+  #attempts: Attempts | null = null
   #requestDone: boolean
   #responseDone = false
   #finished = false
@@ -114,7 +123,8 @@ export class Exchange implements DecisionSink, ConnectionUser {
   }
 
   #afterWait (): void {
-    if (this.#parked || this.#finished) return // parked again by the next hook: the held bytes wait for it
+    // Parked again by the next hook, or forwarded on a connection not established yet: the held bytes wait.
+    if (this.#parked || this.#finished || this.#connecting) return
     const held = this.#held
     this.#held = null
     if (held !== null && this.#conn !== null) for (const chunk of held) this.#conn.write(chunk)
@@ -167,6 +177,7 @@ export class Exchange implements DecisionSink, ConnectionUser {
 
   /** Sends what start() and the first sendBody() calls queued. */
   flush (): void {
+    this.#flushed = true
     this.#conn?.flush()
   }
 
@@ -175,17 +186,42 @@ export class Exchange implements DecisionSink, ConnectionUser {
     const conn = (fresh ? null : pool.takeIdle()) ?? pool.open()
     this.#conn = conn
     conn.attach(this, this.#group!.responseTimeoutMs)
-    // On the first try the head is held back until the client connection has passed on the body bytes that
-    // came with it (flush()), so head and first body bytes leave in one write.
-    if (!fresh) conn.cork()
+    // A new connection gets no byte before it is established, so a refusal or a connect timeout leaves the
+    // whole request (head, held body bytes) to send elsewhere. Loopback connects in well under a millisecond;
+    // a reused connection is established already and pays nothing.
+    if (conn.connected) this.#send(conn)
+    else this.#connecting = true
+  }
+
+  onTargetConnect (): void {
+    if (!this.#connecting) return
+    this.#connecting = false
+    this.#send(this.#conn!)
+  }
+
+  /** Writes the head and the body bytes held back, in one segment. */
+  #send (conn: TargetSide): void {
+    conn.cork()
     conn.write(this.#outHead)
+    const held = this.#held
+    let ok = true
+    if (held !== null) {
+      this.#held = null
+      for (let i = 0; i < held.length; i++) ok = conn.write(held[i]!)
+    }
+    // Before the client connection's first flush() the cork stays, so the body bytes that came with the head
+    // join the head in that one write.
+    if (!this.#flushed) return
+    conn.flush()
+    if (held !== null && ok) this.client.resumeReading() // else onTargetDrain does
   }
 
   /** A slice of the request body from the client; false asks the client to pause until onTargetDrain. */
   sendBody (chunk: Buffer): boolean {
     this.req.requestBytes += chunk.length
-    if (this.#parked) {
-      (this.#held ??= []).push(Buffer.from(chunk)) // the client pauses until the hook has decided
+    if (this.#parked || this.#connecting) {
+      // The client pauses until the hook has decided, or the connection is established (#send resumes it).
+      (this.#held ??= []).push(Buffer.from(chunk))
       return false
     }
     if (this.#conn === null) return true // answered locally: the body is read and dropped
@@ -309,17 +345,21 @@ export class Exchange implements DecisionSink, ConnectionUser {
     if (this.#tunnel) return this.#endBoth()
     if (this.#headSeen) {
       if (this.#resKind === BodyKind.Close) return this.#onResponseDone()
+      attemptFailed(this.req, this.#target!, 'reset')
       return this.#cutShort(Outcome.ConnectFailed, R_CLOSED)
     }
-    // The stale keep-alive race: a reused connection closed as we sent. Safe to retry once if nothing
-    // was received and the request had no body to replay.
-    if (!hadBytes && conn !== null && conn.uses > 1 && !this.#retried && !hasBody(this.head) &&
-      IDEMPOTENT.has(this.head.method)) {
-      this.#retried = true
-      this.#connect(true)
-      return
+    const attempts = this.#attempts ??= new Attempts()
+    if (conn !== null && !conn.connected) {
+      this.#connecting = false
+      attemptFailed(this.req, this.#target!, 'connect-refused')
+      return this.#next(attempts.connectFailed(), 502, Outcome.ConnectFailed, R_REFUSED)
     }
-    this.fail(502, Outcome.ConnectFailed, conn !== null && conn.connected ? R_CLOSED : R_REFUSED)
+    // A reused connection closed as we sent, with nothing received, is likely the stale keep-alive race: the
+    // target is well, and is not reported (if it is down, the retry on a fresh connection reports the refusal).
+    const stale = !hadBytes && conn !== null && conn.uses > 1
+    if (!stale) attemptFailed(this.req, this.#target!, 'reset')
+    const next = hadBytes || conn === null ? Next.Fail : attempts.reset(this.head, conn.uses > 1)
+    this.#next(next, 502, Outcome.ConnectFailed, R_CLOSED)
   }
 
   onTargetTimeout (): void {
@@ -330,15 +370,41 @@ export class Exchange implements DecisionSink, ConnectionUser {
       this.client.destroy()
       return this.#endBoth()
     }
+    if (conn !== null && !conn.connected) {
+      this.#connecting = false
+      attemptFailed(this.req, this.#target!, 'connect-timeout')
+      return this.#next((this.#attempts ??= new Attempts()).connectFailed(), 504, Outcome.Timeout, R_CONNECT_TIMEOUT)
+    }
+    // Never retried: the target has the request and may have acted on it.
+    attemptFailed(this.req, this.#target!, 'timeout')
     if (this.#headSeen) return this.#cutShort(Outcome.Timeout, R_TIMEOUT)
-    const connecting = conn !== null && !conn.connected
-    this.fail(504, Outcome.Timeout, connecting ? R_CONNECT_TIMEOUT : R_TIMEOUT)
+    this.fail(504, Outcome.Timeout, R_TIMEOUT)
+  }
+
+  /**
+   * After a failed attempt: once more on a fresh connection, or to another eligible target of the group
+   * (decide.ts redispatch; the in-flight count moves with the request), or the failure `status, outcome, reason`
+   * when neither may be or the group has no other target.
+   */
+  #next (next: Next, status: number, outcome: Outcome, reason: string): void {
+    if (next === Next.SameTarget) {
+      this.req.retries++
+      return this.#connect(true)
+    }
+    if (next === Next.Fail) return this.fail(status, outcome, reason)
+    const failed = this.#target!
+    failed.endpoint.inFlight--
+    this.#target = null
+    const tried = this.#attempts!.tried
+    tried.push(failed)
+    if (!redispatch(this.req, this, tried)) this.fail(status, outcome, reason)
   }
 
   #badResponse (reason: string): void {
     const conn = this.#conn
     this.#conn = null
     conn?.destroy() // a target out of step is never reused
+    attemptFailed(this.req, this.#target!, 'bad-response')
     if (this.#headSeen) return this.#cutShort(Outcome.BadResponse, reason)
     this.fail(502, Outcome.BadResponse, reason)
   }

@@ -10,6 +10,8 @@ const READ_BUFFER = Buffer.allocUnsafe(65536)
 
 /** What a pooled connection reports to while it carries a request (forwarder/exchange.ts). */
 export interface ConnectionUser {
+  /** A new connection is established: the request may go out now (nothing is written to it before). */
+  onTargetConnect (): void
   /** `chunk` is a view of a shared read buffer, valid only during the call. */
   onTargetData (chunk: Buffer): void
   onTargetClose (hadBytes: boolean): void
@@ -26,7 +28,10 @@ export interface TargetSide {
   readonly uses: number
   /** The TCP connection is established (a timeout before then is a connect timeout). */
   readonly connected: boolean
-  /** Starts one request: events go to `user`, and `responseTimeoutMs` bounds each wait for the target. */
+  /**
+   * Starts one request: events go to `user`, and `responseTimeoutMs` bounds each wait for the target once it is
+   * connected (user.onTargetConnect, for a connection not connected yet).
+   */
   attach (user: ConnectionUser, responseTimeoutMs: number): void
   write (data: Buffer | string): boolean
   /** Holds writes back until flush(), so a head and the first body bytes leave in one segment. */
@@ -67,6 +72,8 @@ export class TargetConnection implements TargetSide {
   idleSince = 0
   #receivedAny = false
   #timeoutMs: number
+  /** The user's response timeout, armed on 'connect' for a new connection (before then the connect timeout runs). */
+  #responseTimeoutMs = 0
 
   constructor (pool: TargetPool, connectTimeoutMs: number) {
     this.pool = pool
@@ -79,7 +86,7 @@ export class TargetConnection implements TargetSide {
     this.socket = socket
     this.#timeoutMs = connectTimeoutMs
     socket.setTimeout(connectTimeoutMs)
-    socket.on('connect', () => { this.connected = true })
+    socket.on('connect', () => this.#onConnect())
     socket.on('drain', () => this.user?.onTargetDrain())
     socket.on('timeout', () => this.#onTimeout())
     socket.on('error', () => {}) // 'close' follows and carries the consequence
@@ -91,8 +98,8 @@ export class TargetConnection implements TargetSide {
     this.user = user
     this.uses++
     this.#receivedAny = false
+    this.#responseTimeoutMs = responseTimeoutMs
     if (this.connected) this.setTimeout(responseTimeoutMs)
-    else this.socket.once('connect', () => this.setTimeout(responseTimeoutMs))
   }
 
   /** Re-arms only on change: each socket.setTimeout() allocates a timer in Node, and requests are many. */
@@ -120,6 +127,14 @@ export class TargetConnection implements TargetSide {
   destroy (): void {
     this.user = null
     this.socket.destroy()
+  }
+
+  #onConnect (): void {
+    this.connected = true
+    const user = this.user
+    if (user === null) return
+    this.setTimeout(this.#responseTimeoutMs)
+    user.onTargetConnect()
   }
 
   #onRead (n: number, buf: Buffer): boolean {

@@ -49,7 +49,9 @@ describe('pilotfish command line', () => {
   it('writes a JSON access log line per request, with the reason for a fault and without the query string', async () => {
     const port = await deadPort()
     const dead = await deadPort()
-    const pf = await startCli(['proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${a.port}`, '--to', `127.0.0.1:${dead}`, '--shards', '1', '--admin', '127.0.0.1:0', '--access-log'])
+    // Two dead targets: a refused request is redispatched once, so it fails only when the second refuses too.
+    const dead2 = await deadPort()
+    const pf = await startCli(['proxy', '--from', `127.0.0.1:${port}`, '--to', `127.0.0.1:${a.port}`, '--to', `127.0.0.1:${dead}`, '--to', `127.0.0.1:${dead2}`, '--shards', '1', '--admin', '127.0.0.1:0', '--access-log'])
     try {
       const statuses = [(await fetch(`http://127.0.0.1:${port}/x?token=hunter2`)).status, (await fetch(`http://127.0.0.1:${port}/y?token=hunter2`)).status]
       expect(statuses.sort()).toEqual([200, 502])
@@ -60,7 +62,7 @@ describe('pilotfish command line', () => {
       }
       expect(lines).toHaveLength(2)
       const failed = lines.find((l) => l.status === 502)!
-      expect(failed).toMatchObject({ type: 'request', listener: 'proxy', method: 'GET', target_group: 'targets', target: `127.0.0.1:${dead}`, reason: 'target-connect-failed' })
+      expect(failed).toMatchObject({ type: 'request', listener: 'proxy', method: 'GET', target_group: 'targets', target: `127.0.0.1:${dead2}`, reason: 'target-connect-failed' })
       expect(pf.stdout()).not.toContain('hunter2')
     } finally {
       await pf.stop()

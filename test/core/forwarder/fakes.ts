@@ -8,7 +8,7 @@ import type { ClientSide } from '../../../core/forwarder/exchange.ts'
 import type { ConnectionUser, TargetConnector, TargetSide } from '../../../core/forwarder/target-pool.ts'
 import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../../../core/runtime.ts'
 import type { Rule, RuleSource } from '../../../core/rule/rule-table.ts'
-import type { Target } from '../../../core/pipeline.ts'
+import type { Selector, Target } from '../../../core/pipeline.ts'
 import type { PluginHooks } from '../../../core/plugin-api.ts'
 import { PluginInstance } from '../../../core/plugin/instance.ts'
 
@@ -42,7 +42,10 @@ export class FakeTarget implements TargetSide {
   released = false
   destroyed = false
   timeoutMs = 0
-  constructor (pool: FakePool) { this.pool = pool }
+  constructor (pool: FakePool) {
+    this.pool = pool
+    this.connected = pool.connects
+  }
   attach (user: ConnectionUser, responseTimeoutMs: number): void { this.user = user; this.uses++; this.timeoutMs = responseTimeoutMs }
   write (data: Buffer | string): boolean { this.written += typeof data === 'string' ? data : data.toString('latin1'); return true }
   cork (): void { this.corked = true }
@@ -56,13 +59,19 @@ export class FakeTarget implements TargetSide {
   send (...reads: string[]): void { for (const r of reads) this.user!.onTargetData(Buffer.from(r, 'latin1')) }
   /** The target closes the connection. */
   close (hadBytes: boolean): void { const u = this.user!; this.user = null; u.onTargetClose(hadBytes) }
+  /** A new connection is established. */
+  connect (): void { this.connected = true; this.user!.onTargetConnect() }
+  /** A new connection is refused (it closes before it was established). */
+  refuse (): void { this.close(false) }
 }
 
 export class FakePool implements TargetConnector {
   idle: FakeTarget[] = []
   opened: FakeTarget[] = []
+  /** New connections are established at once (false: the test calls connect() or refuse() on them). */
+  connects = true
   takeIdle (): TargetSide | null { return this.idle.pop() ?? null }
-  open (): TargetSide { const c = new FakeTarget(this); this.opened.push(c); return c }
+  open (): FakeTarget { const c = new FakeTarget(this); this.opened.push(c); return c }
   /** The connection the latest request went out on. */
   get last (): FakeTarget { return this.opened.at(-1)! }
 }
@@ -75,18 +84,54 @@ export function head (text: string): RequestHead {
 
 export interface Fixture {
   listener: ListenerRuntime
+  /** The first target's pool, and the first target. */
   pool: FakePool
   target: Target
+  pools: FakePool[]
+  targets: Target[]
   finished: FinishedRequest[]
 }
 
-/** A listener whose rule forwards to group "app" of one target (through the fake pool), or uses `rules`. */
-export function fixture (options: { hooks?: PluginHooks, rules?: (forward: Rule) => RuleSource, timeoutMs?: number } = {}): Fixture {
-  const pool = new FakePool()
-  const target: Target = { endpoint: { id: '10.0.0.1:80', host: '10.0.0.1', port: 80, inFlight: 0 }, weight: 1, eligible: true }
+export interface FixtureOptions {
+  hooks?: PluginHooks
+  rules?: (forward: Rule) => RuleSource
+  timeoutMs?: number
+  /** Targets in group "app", 10.0.0.1:80, 10.0.0.2:80, …: 1 unless given. */
+  targets?: number
+  /** The group's selector; by default round robin over the eligible targets, from the first. */
+  selector?: (targets: Target[]) => Selector
+}
+
+/** Round robin over the eligible targets, as the core's selector does it. */
+export function roundRobin (targets: Target[]): Selector {
+  let next = 0
+  return {
+    select () {
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[(next + k) % targets.length]!
+        if (t.eligible) {
+          next = (next + k + 1) % targets.length
+          return t
+        }
+      }
+      return null
+    },
+  }
+}
+
+/** A listener whose rule forwards to group "app" (each target through its fake pool), or uses `rules`. */
+export function fixture (options: FixtureOptions = {}): Fixture {
+  const targets: Target[] = []
+  const pools: FakePool[] = []
+  for (let i = 1; i <= (options.targets ?? 1); i++) {
+    targets.push({ endpoint: { id: `10.0.0.${i}:80`, host: `10.0.0.${i}`, port: 80, inFlight: 0 }, weight: 1, eligible: true })
+    pools.push(new FakePool())
+  }
+  const pool = pools[0]!
+  const target = targets[0]!
   const group: GroupRuntime = {
-    group: { name: 'app', targets: [target] },
-    selector: { select: () => target.eligible ? target : null },
+    group: { name: 'app', targets },
+    selector: (options.selector ?? roundRobin)(targets),
     responseTimeoutMs: 1000,
     onForward: [],
     onResponse: [],
@@ -108,11 +153,11 @@ export function fixture (options: { hooks?: PluginHooks, rules?: (forward: Rule)
     groups: new Map([['app', group]]),
     observer: { onRequestEnd: (r) => { finished.push(r) }, onRejected () {}, onRefused () {} },
     allowFrom: null,
-    endpoints: { connector: (e) => e === target.endpoint ? pool : undefined },
+    endpoints: { connector: (e) => pools[targets.findIndex((t) => t.endpoint === e)] },
     onRequest: withHook('onRequest'),
     onForward: withHook('onForward'),
     onResponse: withHook('onResponse'),
     onRequestEnd: withHook('onRequestEnd'),
   }
-  return { listener, pool, target, finished }
+  return { listener, pool, target, pools, targets, finished }
 }
