@@ -30,7 +30,7 @@ export default {
     // The request path reads this first: groups without outlierDetection cost one comparison per request.
     let watching = false
 
-    const observer = new Observer(env.shard, instance, (m) => env.sendToLeader(m), () => answersMayHaveChanged())
+    const observer = new Observer(env.shard, instance, (m) => env.sendToLeader(m), () => answersMayHaveChanged(), () => env.now())
     const ramp = new RampTicker(() => env.refreshTargets(), () => view.ramping(env.now()))
 
     function update (): boolean {

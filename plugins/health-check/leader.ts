@@ -65,10 +65,11 @@ export class Leader {
       for (const info of g.targets) {
         ids.add(info.id)
         let tr = lg.targets.get(info.id)
-        const fresh = tr === undefined
+        // A new target is probed at once; one a predecessor probed goes on at a random point of its interval.
+        const soon = tr === undefined && this.#resumed?.groups[g.name]?.[info.id] === undefined
         if (tr === undefined) lg.targets.set(info.id, tr = this.#track(g.name, info, hc !== undefined, startup, now))
         tr.info = info
-        if (hc !== undefined) this.#prober.watch(g.name, info.id, info, hc, fresh)
+        if (hc !== undefined) this.#prober.watch(g.name, info.id, info, hc, soon)
         else {
           this.#prober.unwatch(g.name, info.id)
           if (checksOff(tr.t)) tr.description = null

@@ -7,7 +7,8 @@
 //
 // A local ejection lasts until the leader has answered for it: a published state whose acks[shard] reaches the
 // message that carried the failures. From then on the published state decides (ejected, or refused because of
-// maxEjectionPercent), and the local count starts over.
+// maxEjectionPercent), and the local count starts over. Should no answer come (the message was lost with a
+// replaced leader), it ends after baseEjectionSeconds, as a first ejection would.
 import type { OutlierConfig } from './schema.ts'
 import { T, type ObservationMessage, type PublishedState } from './state.ts'
 import { maxEjected } from './outlier.ts'
@@ -23,6 +24,8 @@ interface Watched {
   queued: boolean
   /** The seq of the message that carried the failures that ejected it here; 0: not ejected locally. */
   localSeq: number
+  /** When it ends at the latest, unanswered (env.now() ms). */
+  localUntil: number
   /** Ejections the published state showed last: a new one starts the count over, as the leader's. */
   ejections: number
 }
@@ -40,15 +43,18 @@ export class Observer {
   readonly #send: (message: ObservationMessage) => void
   /** Called when a local ejection starts or ends: the shard's answers changed. */
   readonly #changed: () => void
+  readonly #now: () => number
+  #expiry: NodeJS.Timeout | null = null
   #groups = new Map<string, WatchedGroup>()
   #seq = 0
   #queue: Watched[] = []
   #flush: NodeJS.Immediate | null = null
   #published: PublishedState | null = null
 
-  constructor (shard: number, instance: string, send: (message: ObservationMessage) => void, changed: () => void) {
+  constructor (shard: number, instance: string, send: (message: ObservationMessage) => void, changed: () => void, now: () => number) {
     this.#shard = shard
     this.#instance = instance
+    this.#now = now
     this.#send = send
     this.#changed = changed
   }
@@ -60,13 +66,14 @@ export class Observer {
       const before = this.#groups.get(g.name)
       const wg: WatchedGroup = { cfg: g.cfg, targets: new Map(), failing: 0 }
       for (const id of g.targetIds) {
-        const w = before?.targets.get(id) ?? { group: g.name, id, count: 0, reset: 0, fails: 0, queued: false, localSeq: 0, ejections: 0 }
+        const w = before?.targets.get(id) ?? { group: g.name, id, count: 0, reset: 0, fails: 0, queued: false, localSeq: 0, localUntil: 0, ejections: 0 }
         if (w.count > 0) wg.failing++
         wg.targets.set(id, w)
       }
       next.set(g.name, wg)
     }
     this.#groups = next
+    this.#armExpiry()
   }
 
   /** A response from the target with a status below 500. */
@@ -94,6 +101,8 @@ export class Observer {
     this.#enqueue(w)
     if (w.count >= g.cfg.consecutiveFailures && w.localSeq === 0 && !this.#publishedEjected(w) && this.#mayEject(g)) {
       w.localSeq = this.#seq + 1 // the message the flush below sends
+      w.localUntil = this.#now() + g.cfg.baseEjectionSeconds * 1000
+      this.#armExpiry()
       this.#changed()
     }
   }
@@ -124,12 +133,45 @@ export class Observer {
         w.ejections = ejections
       }
     }
-    if (changed) this.#changed()
+    if (changed) {
+      this.#armExpiry()
+      this.#changed()
+    }
   }
 
   close (): void {
     if (this.#flush !== null) clearImmediate(this.#flush)
+    if (this.#expiry !== null) clearTimeout(this.#expiry)
     this.#flush = null
+    this.#expiry = null
+  }
+
+  /** One timer, at the earliest end of an unanswered local ejection. */
+  #armExpiry (): void {
+    if (this.#expiry !== null) clearTimeout(this.#expiry)
+    this.#expiry = null
+    let next = Infinity
+    for (const g of this.#groups.values()) for (const w of g.targets.values()) if (w.localSeq !== 0) next = Math.min(next, w.localUntil)
+    if (next === Infinity) return
+    this.#expiry = setTimeout(() => this.#expire(), Math.max(0, next - this.#now()))
+    this.#expiry.unref()
+  }
+
+  #expire (): void {
+    this.#expiry = null
+    const now = this.#now()
+    let changed = false
+    for (const g of this.#groups.values()) {
+      for (const w of g.targets.values()) {
+        if (w.localSeq === 0 || w.localUntil > now) continue
+        if (w.count > 0) g.failing--
+        w.count = 0
+        w.localSeq = 0
+        changed = true
+      }
+    }
+    this.#armExpiry()
+    if (changed) this.#changed()
   }
 
   #publishedEjected (w: Watched): boolean {

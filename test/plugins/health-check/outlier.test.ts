@@ -1,6 +1,6 @@
 // Outlier detection's pure decisions (ejection cap, length, growth and decay) and a shard's observer (local
 // ejection at its own threshold, edge-only messages, the leader's acks ending a local ejection).
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Observer } from '../../../plugins/health-check/observer.ts'
 import { decayed, eject, ejectionMs, maxEjected, merge, uneject } from '../../../plugins/health-check/outlier.ts'
 import { newTarget } from '../../../plugins/health-check/health.ts'
@@ -60,7 +60,7 @@ describe('a shard\'s observer', () => {
   const observers: Observer[] = []
 
   function observer (targets = ['a:1', 'b:1', 'c:1', 'd:1'], outlier = cfg): Observer {
-    const o = new Observer(2, 'me', (m) => sent.push(m), () => changes++)
+    const o = new Observer(2, 'me', (m) => sent.push(m), () => changes++, () => Date.now())
     o.setGroups([{ name: 'g', cfg: outlier, targetIds: targets }])
     observers.push(o)
     return o
@@ -137,6 +137,23 @@ describe('a shard\'s observer', () => {
     expect(o.locallyEjected('g', 'a:1')).toBe(false)
     for (let i = 0; i < 2; i++) o.failure('g', 'a:1')
     expect(o.locallyEjected('g', 'a:1')).toBe(false) // counting from 0 again
+  })
+
+  it('ends a local ejection no answer came for after baseEjectionSeconds', () => {
+    vi.useFakeTimers()
+    try {
+      const o = observer()
+      for (let i = 0; i < 3; i++) o.failure('g', 'a:1')
+      vi.advanceTimersByTime(9_900)
+      expect(o.locallyEjected('g', 'a:1')).toBe(true)
+      vi.advanceTimersByTime(200)
+      expect(o.locallyEjected('g', 'a:1')).toBe(false)
+      expect(changes).toBe(2) // in, and out
+      o.close()
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('starts its count over when the leader publishes a new ejection of the target', () => {
