@@ -20,6 +20,6 @@ const config = validateConfig({
   targetGroups: [{ name: 't', targets: [parseAddress(values.to, '127.0.0.1')] }],
 })
 const shard = new Shard()
-await shard.apply({ version: 1, config, draining: [], ports: { p: port }, plugins: [] })
+await shard.apply({ version: 1, config, draining: [], maintenance: [], ports: { p: port }, plugins: [] })
 process.stderr.write(`shard alone on 127.0.0.1:${port} → ${values.to} for ${values.seconds} s\n`)
 setTimeout(() => process.exit(0), Number(values.seconds) * 1000)

@@ -62,3 +62,10 @@ export class PilotfishError extends Error {
   /** The HTTP status for this error's code. */
   get status (): number { return errors[this.code].status }
 }
+
+/** One error for all problems: the message names the first and lists the rest, `problems` holds them all. */
+export function invalid (problems: Problem[], code: ErrorCode = 'PF_ERR_CONFIG_INVALID'): PilotfishError {
+  const [first, ...rest] = problems
+  const more = rest.map((p) => `\n  at ${p.path || '/'}: ${p.message}`).join('')
+  return new PilotfishError(code, [first?.path || '/', (first?.message ?? 'invalid') + more], { problems })
+}

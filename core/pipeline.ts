@@ -28,8 +28,12 @@ export interface Endpoint {
 /** A member of one target group in one config snapshot. */
 export interface Target {
   readonly endpoint: Endpoint
-  readonly weight: number
-  /** False while draining (deregistered, waiting out the deregistration delay) or, later, unhealthy. */
+  /**
+   * The weight selectors use: the configured one, or a targetState answer (a slow start's ramp). The core
+   * changes it and `eligible` in place (core/group.ts), then tells the group's selector (Selector.refresh).
+   */
+  weight: number
+  /** False while draining (deregistered, waiting out the deregistration delay), in maintenance, or unhealthy. */
   eligible: boolean
 }
 
@@ -75,6 +79,11 @@ export interface RequestCtx {
 export interface Selector {
   /** An eligible target of the group, or null when there is none (→ 503). */
   select (ctx: RequestCtx, group: TargetGroup): Target | null
+  /**
+   * The group's targets changed in place (eligibility, weight): update what was derived from them, keeping
+   * the rest (a round-robin position, a hash ring when only eligibility changed).
+   */
+  refresh? (): void
 }
 
 /** Makes a group's selector once per snapshot in each shard, so selection state stays local to the shard. */

@@ -25,6 +25,10 @@ export interface GroupRuntime {
   /** The group's plugins that have each hook, in config order: a request walks only lists of its stage. */
   readonly onForward: readonly PluginInstance[]
   readonly onResponse: readonly PluginInstance[]
+  readonly onRequestEnd: readonly PluginInstance[]
+  readonly onTargetFailure: readonly PluginInstance[]
+  /** Asks the group's targetState hooks again and changes its targets in place (env.refreshTargets). */
+  refresh (): void
 }
 
 /** What the engine reports when a request ends: the sidecar turns it into metrics and an access log line. */
@@ -73,4 +77,5 @@ export interface ListenerRuntime {
   readonly onRequest: readonly PluginInstance[]
   readonly onForward: readonly PluginInstance[]
   readonly onResponse: readonly PluginInstance[]
+  readonly onRequestEnd: readonly PluginInstance[]
 }

@@ -1,23 +1,28 @@
 // Compiles a validated config into what a shard runs: rule tables, target groups with their selectors.
 import type { SidecarConfig, ListenerConfig, TargetGroupConfig } from '../schemas/sidecar.schema.ts'
-import type { Endpoint, HashOn, Target, TargetGroup } from './pipeline.ts'
+import type { Endpoint, HashOn } from './pipeline.ts'
+import type { PluginGroup, TargetInfo } from './plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver } from './runtime.ts'
 import { RuleTable } from './rule/rule-table.ts'
-import { PilotfishError } from './errors.ts'
+import { invalid, PilotfishError } from './errors.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type Connectors, type PoolSettings, type TargetPool } from './forwarder/target-pool.ts'
-import { applyTargetState, wrapSelector, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import type { PluginInstance, PluginSet } from './plugin/instance.ts'
+import { TargetGroupRuntime, type GroupMember } from './group.ts'
 import { pluginOf } from './rule/conditions.ts'
 import { AllowFrom } from './listener/allow-from.ts'
 
 /** A target the control plane has deregistered and keeps in the group, ineligible, until its delay is over. */
 export interface DrainingTarget { group: string, host: string, port: number, weight: number }
+/** A registered target taken out of rotation by the operator (PUT …/maintenance): ineligible, not deregistered. */
+export interface MaintenanceTarget { group: string, host: string, port: number }
 
 /** Everything a shard needs for one config version; plain data, so it crosses threads as a message. */
 export interface SnapshotMessage {
   version: number
   config: SidecarConfig
   draining: DrainingTarget[]
+  maintenance: MaintenanceTarget[]
   /** Listener name → port actually bound (a config port 0 is resolved once by the control plane). */
   ports: Record<string, number>
   /** The config's plugins, resolved and validated by the control plane, for the shards to load and set up. */
@@ -34,6 +39,11 @@ export interface PluginSpec {
   timeoutMs: number
   /** For the plugin's pool tasks (env.runTask). */
   taskTimeoutMs: number
+  /**
+   * The groups the plugin serves, by name: where each is in the config, and its values of the definition's
+   * targetGroupConfig keys, validated with defaults filled (onGroups). Not part of what sets the plugin up.
+   */
+  groups: Record<string, { path: string, config: unknown }>
 }
 
 export interface SnapshotListener {
@@ -50,6 +60,8 @@ export interface Snapshot {
   readonly groups: ReadonlyMap<string, GroupRuntime>
   /** Endpoints this snapshot names: once it is in use, the registry can close every other pool. */
   readonly endpointIds: ReadonlySet<string>
+  /** Groups some listener can send requests to (a forward, or a plugin action's declared groups); the rest are unused. */
+  readonly usedGroups: ReadonlySet<string>
 }
 
 /** The shard's endpoints by id. Pools and in-flight counts outlive snapshots; unused endpoints are closed. */
@@ -107,34 +119,63 @@ function hashOnOf (g: TargetGroupConfig): HashOn | undefined {
 }
 
 /** The named plugins that implement a hook (a plugin without it costs requests nothing at that stage). */
-function withHook (plugins: PluginSet, names: readonly string[], hook: 'onRequest' | 'onForward' | 'onResponse'): PluginInstance[] {
+function withHook (plugins: PluginSet, names: readonly string[], hook: 'onRequest' | 'onForward' | 'onResponse' | 'onRequestEnd'): PluginInstance[] {
   return names.map((n) => pluginOf(plugins, n)).filter((p) => typeof p.hooks[hook] === 'function')
 }
 
-function buildGroup (g: TargetGroupConfig, draining: readonly DrainingTarget[], registry: EndpointRegistry, used: Set<string>, plugins: PluginSet): GroupRuntime {
+function isIn (list: ReadonlyArray<{ group: string, host: string, port: number }>, group: string, host: string, port: number): boolean {
+  return list.some((x) => x.group === group && x.host === host && x.port === port)
+}
+
+/** The group's members: registered targets (eligible unless in maintenance), then draining ones (never eligible). */
+function membersOf (g: TargetGroupConfig, msg: SnapshotMessage, registry: EndpointRegistry, used: Set<string>): GroupMember[] {
   const settings = poolSettings(g)
-  const targets: Target[] = []
-  for (const t of g.targets) {
-    const endpoint = registry.get(t.host, t.port, settings)
+  const members: GroupMember[] = []
+  const add = (host: string, port: number, weight: number, eligible: boolean): void => {
+    const endpoint = registry.get(host, port, settings)
     used.add(endpoint.id)
-    targets.push({ endpoint, weight: t.weight, eligible: true })
+    members.push({ endpoint, weight, eligible })
   }
-  for (const d of draining) {
-    if (d.group !== g.name) continue
-    const endpoint = registry.get(d.host, d.port, settings)
-    used.add(endpoint.id)
-    targets.push({ endpoint, weight: d.weight, eligible: false })
+  for (const t of g.targets) add(t.host, t.port, t.weight, !isIn(msg.maintenance, g.name, t.host, t.port))
+  for (const d of msg.draining) if (d.group === g.name) add(d.host, d.port, d.weight, false)
+  return members
+}
+
+/**
+ * Tells each plugin with an onGroups hook which groups it serves and their targets that take part (eligible at
+ * the base: not draining, not in maintenance). A plugin that throws refuses the config: with its JSON paths when
+ * it threw ConfigProblems.
+ */
+function announceGroups (msg: SnapshotMessage, members: ReadonlyMap<string, GroupMember[]>, plugins: PluginSet): void {
+  const specs = new Map(msg.plugins.map((s) => [s.name, s]))
+  const served = new Map<PluginInstance, PluginGroup[]>()
+  msg.config.targetGroups.forEach((g, i) => {
+    for (const name of g.plugins) {
+      const p = pluginOf(plugins, name)
+      if (typeof p.hooks.onGroups !== 'function') continue
+      const section = specs.get(name)?.groups[g.name]
+      const targets: TargetInfo[] = members.get(g.name)!.filter((m) => m.eligible)
+        .map((m) => ({ id: m.endpoint.id, host: m.endpoint.host, port: m.endpoint.port, weight: m.weight }))
+      let list = served.get(p)
+      if (list === undefined) served.set(p, list = [])
+      list.push({ name: g.name, path: section?.path ?? `/targetGroups/${i}`, targets, config: section?.config ?? {} })
+    }
+  })
+  for (const [p, groups] of served) {
+    try {
+      p.hooks.onGroups!(groups)
+    } catch (err) {
+      p.verdict('onGroups', err)
+      const problems = (err as { problems?: unknown }).problems
+      if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
+      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
+    }
   }
+}
+
+function buildGroup (g: TargetGroupConfig, members: readonly GroupMember[], plugins: PluginSet): GroupRuntime {
   const named = g.plugins.map((n) => pluginOf(plugins, n))
-  for (const p of named) if (p.hooks.targetState !== undefined) applyTargetState(p, targets, g.name)
-  const group: TargetGroup = { name: g.name, targets }
-  return {
-    group,
-    selector: wrapSelector(selectorFactory(g.algorithm, hashOnOf(g))(group), group, named),
-    responseTimeoutMs: g.responseTimeoutSeconds * 1000,
-    onForward: withHook(plugins, g.plugins, 'onForward'),
-    onResponse: withHook(plugins, g.plugins, 'onResponse'),
-  }
+  return new TargetGroupRuntime(g.name, members, named, selectorFactory(g.algorithm, hashOnOf(g)), g.responseTimeoutSeconds * 1000)
 }
 
 function listenerSettings (l: ListenerConfig, port: number): ListenerSettings {
@@ -184,13 +225,22 @@ function listenerKind (l: ListenerConfig, plugins: PluginSet): PluginInstance | 
  */
 export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry, observer: RequestObserver, plugins: PluginSet): Snapshot {
   const used = new Set<string>()
+  const members = new Map<string, GroupMember[]>()
+  for (const g of msg.config.targetGroups) members.set(g.name, membersOf(g, msg, registry, used))
+  announceGroups(msg, members, plugins)
   const groups = new Map<string, GroupRuntime>()
-  for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, msg.draining, registry, used, plugins))
+  for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, members.get(g.name)!, plugins))
+  const usedGroups = new Set<string>()
   const listeners = new Map<string, SnapshotListener>()
   for (const l of msg.config.listeners) {
     const port = msg.ports[l.name] ?? l.port
     const rules = new RuleTable(l, plugins)
     checkRouteGroups(rules, groups)
+    for (const rule of [...rules.rules, rules.defaultRule]) {
+      const action = rule.action
+      if (action.type === 'forward') for (const name of action.groups) usedGroups.add(name)
+      if (action.type === 'plugin') for (const name of action.plugin.hooks.targetGroups ?? []) usedGroups.add(name)
+    }
     const runtime: ListenerRuntime = {
       name: l.name,
       settings: listenerSettings(l, port),
@@ -202,8 +252,9 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
       onRequest: withHook(plugins, l.plugins, 'onRequest'),
       onForward: withHook(plugins, l.plugins, 'onForward'),
       onResponse: withHook(plugins, l.plugins, 'onResponse'),
+      onRequestEnd: withHook(plugins, l.plugins, 'onRequestEnd'),
     }
     listeners.set(l.name, { runtime, config: l, port, kind: listenerKind(l, plugins) })
   }
-  return { version: msg.version, listeners, groups, endpointIds: used }
+  return { version: msg.version, listeners, groups, endpointIds: used, usedGroups }
 }

@@ -22,20 +22,30 @@ export const targetGroupParamsSchema = {
 } as const satisfies JSONSchema
 export type TargetGroupParams = FromSchema<typeof targetGroupParamsSchema>
 
-/** One target as GET /v1/target-groups reports it: registered, or draining after a deregistration (targets.ts). */
+/** One target as GET /v1/target-groups reports it, with its state as ALB shows target health (target-health.ts). */
 export const targetStatusSchema = {
   $id: 'pilotfish/admin/target-status/v1',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'host', 'port', 'weight', 'state', 'inFlight'],
+  required: ['id', 'host', 'port', 'weight', 'state', 'reason', 'description', 'since', 'inFlight'],
   properties: {
     /** "host:port", "[v6]:port": the target's label in metrics and the DELETE path. */
     id: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     weight: { type: 'integer', minimum: 1, maximum: 1000 },
-    /** `registered` gets new requests; `draining` only finishes the ones it has (ALB deregistration delay). */
-    state: { enum: ['registered', 'draining'] },
+    /**
+     * ALB's target states plus `maintenance`: `healthy` gets new requests; `initial` (health checks not passed
+     * yet) and `unhealthy` do not, unless fail-open routes to all; `unused` is in a group no listener forwards to;
+     * `draining` (deregistered) and `maintenance` only finish the requests they have.
+     */
+    state: { enum: ['initial', 'healthy', 'unhealthy', 'unused', 'draining', 'maintenance'] },
+    /** ALB's reason code when not healthy (Target.Timeout, Target.ResponseCodeMismatch, Elb.InitialHealthChecking…). */
+    reason: { type: ['string', 'null'] },
+    /** The reason in words, e.g. "Health checks failed with these codes: [503]". */
+    description: { type: ['string', 'null'] },
+    /** When the target entered this state (ISO 8601). */
+    since: { type: 'string' },
     /** Requests in progress to it, summed over the shards. */
     inFlight: { type: 'integer', minimum: 0 },
   },

@@ -95,9 +95,16 @@ export const targetGroupSchema = {
       description: 'must be 0 (off) or between 30 and 900',
       anyOf: [{ const: 0 }, { minimum: 30, maximum: 900 }],
     },
-    /** Owned by the health-check plugin, which validates it against its own schema. */
+    // Group sections left to plugins: each is validated (and its defaults filled) by the targetGroupConfig schema
+    // of the plugin that serves the group (plugins/health-check/schema.ts, …), and writing one turns its built-in
+    // on for the group (sidecar/control-plane/built-ins.ts).
+    /** Active health checks (ALB's), by the health-check plugin. */
     healthCheck: { type: 'object' },
-    /** Owned by the stickiness plugin, which validates it against its own schema. */
+    /** Passive health checks on live traffic (Envoy's outlier detection), by the health-check plugin. */
+    outlierDetection: { type: 'object' },
+    /** ALB: when no target is healthy, route to all (true, the default) or answer 503; by the health-check plugin. */
+    failOpen: { type: 'boolean' },
+    /** Cookie stickiness, by the stickiness plugin. */
     stickiness: { type: 'object' },
     /** Plugins (by `plugins[].name`) whose selector wrapper and forward/response hooks apply to this group, in order. */
     plugins: PLUGIN_NAMES,

@@ -9,7 +9,7 @@
 // PilotfishError('PF_ERR_CONFIG_INVALID'), so a user fixes a config in one pass instead of one error per run.
 import { isIP } from 'node:net'
 import type { ErrorObject } from 'ajv'
-import { PilotfishError, type ErrorCode, type Problem } from '../core/errors.ts'
+import { invalid, PilotfishError, type ErrorCode, type Problem } from '../core/errors.ts'
 import { parseCidr, isLoopback } from '../core/rule/cidr.ts'
 import type { SidecarConfig } from './sidecar.schema.ts'
 import type { RegisterTarget } from './admin.schema.ts'
@@ -31,12 +31,7 @@ export function fromCheck<T> (check: SchemaCheck, code: ErrorCode = 'PF_ERR_CONF
   }
 }
 
-/** One error for all problems: the message names the first and lists the rest, `problems` holds them all. */
-export function invalid (problems: Problem[], code: ErrorCode = 'PF_ERR_CONFIG_INVALID'): PilotfishError {
-  const [first, ...rest] = problems
-  const more = rest.map((p) => `\n  at ${p.path || '/'}: ${p.message}`).join('')
-  return new PilotfishError(code, [first?.path || '/', (first?.message ?? 'invalid') + more], { problems })
-}
+export { invalid }
 
 // ---------------------------------------------------------------------------------------------- ajv errors
 

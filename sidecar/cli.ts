@@ -7,6 +7,7 @@ import { validateConfig } from '../schemas/validate.ts'
 import { startSidecar, stopOnSignals } from './main.ts'
 import { PluginRegistry } from './control-plane/plugins.ts'
 import { inactiveSettings } from './control-plane/inactive-settings.ts'
+import { withBuiltIns } from './control-plane/built-ins.ts'
 import { version } from './version.ts'
 import { parseAddress, proxyConfig } from './proxy-config.ts'
 
@@ -72,7 +73,8 @@ async function main (argv: string[]): Promise<number> {
     const file = positionals[1] ?? values.config
     if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
     const config = await (await configFile()).loadConfigFile(file)
-    await new PluginRegistry(dirname(resolve(file))).specs(config) // each plugin's module loads and its config validates
+    // Each plugin's module loads and its config validates, the built-ins a section turns on and their sections too.
+    await new PluginRegistry(dirname(resolve(file))).specs(withBuiltIns(config))
     for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
     out(`pilotfish: ${file} is valid`)
     return 0
@@ -106,6 +108,8 @@ async function main (argv: string[]): Promise<number> {
   for (const l of cp.config.listeners) err(`pilotfish: listener ${l.name} on ${l.host}:${cp.ports[l.name]} (${l.protocol})`)
   err(`pilotfish: ${cp.shards.size} shard(s); ${sidecar.adminUrl === null ? 'admin API off' : `admin API on ${sidecar.adminUrl}`}`)
   cp.plugins.onFailed = (name, reason) => err(`pilotfish: plugin ${name}: change refused, the running version stays: ${reason}`)
+  cp.onTargetState = (c) => err(`pilotfish: target ${c.target} of ${c.group}: ${c.previous === null ? '' : `${c.previous} → `}${c.state}` +
+    `${c.reason === null ? '' : ` (${c.reason}${c.description === null ? '' : `: ${c.description}`})`}`)
   cp.plugins.onReloaded = (p) => err(`pilotfish: plugin ${p.name} reloaded: version ${p.version} runs in shard generation ${p.generation}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)

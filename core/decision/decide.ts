@@ -16,16 +16,17 @@
 // (req.stage, req.at). Every hook runs through its plugin's containment (plugin/instance.ts), which answers
 // SKIP or FAIL for a failed hook. respond() is the response side: onResponse hooks on the target's head.
 //
-// A stage the built-ins add (a request-end hook, a redispatch, tracing) goes here, once, and both callers run it.
+// ended() and attemptFailed() are the request's end and each failed attempt, for the onRequestEnd and
+// onTargetFailure hooks (passive health checks). A stage the built-ins add goes here, once, and both callers run it.
 // The request path allocates nothing here beyond what a hook's answer needs: functions, not closures, except
 // for the rare parked hook.
 import { Outcome, type Target } from '../pipeline.ts'
-import type { Reply } from '../plugin-api.ts'
+import type { Reply, TargetFailure } from '../plugin-api.ts'
 import type { GroupRuntime } from '../runtime.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
 import { pluginReplyHead, redirectHead } from '../forwarder/local-reply.ts'
 import { ResponseEdit } from '../plugin/headers.ts'
-import { closedBy, FAIL, isThenable, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName } from '../plugin/instance.ts'
+import { closedBy, FAIL, isThenable, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName, type PluginInstance } from '../plugin/instance.ts'
 import { Stage, type EngineRequest } from './request.ts'
 
 /** Where a decision reports. The exchange writes to the wire; the harness records for its tests. */
@@ -168,4 +169,32 @@ export function respond (req: EngineRequest, res: ResponseHead): typeof FAIL | u
   if (lp.length + gp.length === 0) return undefined
   const edit = new ResponseEdit(res)
   return runOnResponse(lp, req, edit) ?? runOnResponse(gp, req, edit)
+}
+
+/**
+ * An attempt to `target` failed (the exchange may send the request on to another target): the group's
+ * onTargetFailure hooks hear of it. Their failures are counted; they decide nothing.
+ */
+export function attemptFailed (req: EngineRequest, target: Target, failure: TargetFailure): void {
+  const plugins = req.group?.onTargetFailure
+  if (plugins === undefined) return
+  for (let i = 0; i < plugins.length; i++) {
+    const p = plugins[i]!
+    p.sync('onTargetFailure', p.hooks.onTargetFailure!, p.hooks, req, target, failure)
+  }
+}
+
+/** The request has ended (req.end() has run): the group's, then the listener's onRequestEnd hooks. */
+export function ended (req: EngineRequest): void {
+  const gp = req.group?.onRequestEnd
+  if (gp !== undefined && gp.length > 0) runOnRequestEnd(gp, req)
+  const lp = req.listener.onRequestEnd
+  if (lp.length > 0) runOnRequestEnd(lp, req)
+}
+
+function runOnRequestEnd (plugins: readonly PluginInstance[], req: EngineRequest): void {
+  for (let i = 0; i < plugins.length; i++) {
+    const p = plugins[i]!
+    p.sync('onRequestEnd', p.hooks.onRequestEnd!, p.hooks, req, undefined)
+  }
 }

@@ -20,7 +20,7 @@ import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import { EngineRequest } from '../decision/request.ts'
-import { decide, failClosed, respond, type DecisionSink } from '../decision/decide.ts'
+import { decide, ended, failClosed, respond, type DecisionSink } from '../decision/decide.ts'
 import { FAIL } from '../plugin/instance.ts'
 import type { ConnectionUser, TargetSide } from './target-pool.ts'
 import { prebuiltReply } from './local-reply.ts'
@@ -420,6 +420,7 @@ export class Exchange implements DecisionSink, ConnectionUser {
     const req = this.req
     req.end()
     req.listener.observer.onRequestEnd(req)
+    ended(req)
     this.client.onExchangeDone(this.#keepAlive)
   }
 }

@@ -14,15 +14,16 @@ import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import { pluginEntrySchema } from '../../schemas/sidecar.schema.ts'
 import { PilotfishError } from '../errors.ts'
 import { Algorithm, Outcome, type Endpoint, type HashOn, type RequestCtx, type Target, type TargetGroup } from '../pipeline.ts'
-import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Reply, Route } from '../plugin-api.ts'
+import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginGroup, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import { selectorFactory } from '../selector/index.ts'
-import { decide, respond, type DecisionSink } from '../decision/decide.ts'
+import { attemptFailed, decide, ended, respond, type DecisionSink } from '../decision/decide.ts'
 import { EngineRequest, Stage } from '../decision/request.ts'
 import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
-import { applyTargetState, FAIL, PluginCondition, PluginInstance, wrapSelector, type HookName } from './instance.ts'
+import { FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
+import { TargetGroupRuntime } from '../group.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
 
@@ -38,6 +39,12 @@ export interface HarnessOptions {
   hookTimeoutSeconds?: number
   /** The plugin's name in the config (env.name); the definition's name by default. */
   name?: string
+  /**
+   * Each group's values of the definition's targetGroupConfig keys, as a group in the config would have them
+   * (`{ api: { healthCheck: { path: '/health' } } }`): validated as the sidecar does, problems at
+   * /targetGroups/<i>/…, and handed to onGroups.
+   */
+  groupConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
 
 export type { Fields, SyntheticRequestInit }
@@ -47,6 +54,8 @@ export interface HarnessRequestInit extends SyntheticRequestInit {
   forwardTo?: string
   /** The target's response head; onResponse hooks run only when it is given. */
   response?: { status: number, headers?: Fields }
+  /** The chosen target's attempt fails so (onTargetFailure), and the request ends 502 (504 for a timeout). */
+  failure?: TargetFailure
 }
 
 export interface HarnessFailure { hook: HookName, error: unknown }
@@ -82,6 +91,19 @@ export interface PluginHarness {
   readonly failures: readonly HarnessFailure[]
   /** What the plugin wrote through env.log. */
   readonly logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>
+  /** What the plugin told the control plane through env.reportTarget, in order. */
+  readonly reports: ReadonlyArray<{ group: string, target: string } & TargetReport>
+  /** env.now() in the harness: the real clock plus every advance(). */
+  now (): number
+  /** Moves env.now() on by `ms` (timers the plugin set are real and do not move). */
+  advance (ms: number): void
+  /**
+   * Replaces a group's targets, as a registration or a maintenance change does: the groups are built again
+   * (onGroups, targetState), as a new snapshot is.
+   */
+  setTargets (group: string, targets: readonly HarnessTarget[]): void
+  /** Resolves once published state, refreshes and messages to the leader queued so far have been delivered. */
+  settle (): Promise<void>
   /** Calls the hooks' close(), once; a throw is recorded as a 'close' failure, as the shard does. */
   close (): Promise<void>
 }
@@ -112,6 +134,9 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const log = new FailureLog()
   const logs: Array<{ message: string, fields?: Record<string, unknown> }> = []
   let h: Harness | null = null
+  const clock = { offset: 0 }
+  const reports: Array<{ group: string, target: string } & TargetReport> = []
+  const sections = groupSections(definition, options)
   const tasks = (definition as { tasks?: Readonly<Record<string, URL | string>> }).tasks ?? {}
   const env: PluginEnv = {
     name,
@@ -128,9 +153,10 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
     },
     publish: (state) => { queueMicrotask(() => h?.deliver(structuredClone(state))) },
     refreshTargets: () => { queueMicrotask(() => h?.refreshTargets()) },
-    now: () => Date.now(),
-    sendToLeader: () => {},
-    reportTarget: () => {},
+    now: () => Date.now() + clock.offset,
+    // The harness's one instance is the leader, as shard 0.
+    sendToLeader: (message) => { queueMicrotask(() => h?.message(structuredClone(message))) },
+    reportTarget: (group, target, r) => { reports.push({ group, target, ...structuredClone(r) }) },
   }
   let hooks: PluginHooks
   try {
@@ -141,7 +167,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const failClosed = (options.failMode ?? definition.failMode ?? 'closed') === 'closed'
   const timeoutMs = (options.hookTimeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000
   const plugin = new PluginInstance(name, definition.version, hooks, failClosed, timeoutMs, (_p, hook, err) => log.record(hook, err))
-  h = new Harness(plugin, log, logs, options)
+  h = new Harness(plugin, log, logs, reports, clock, sections, options)
   try {
     h.build()
   } catch (err) {
@@ -163,8 +189,20 @@ class FailureLog {
   }
 }
 
-function validate (schema: JSONSchema, config: unknown): unknown {
-  if (typeof schema !== 'object') throw invalid([{ path: '/from', message: 'could not load: configSchema must be a JSON Schema object' }])
+/** Each group's section, validated against the definition's targetGroupConfig as plugins.ts does for a sidecar. */
+function groupSections (definition: AnyDefinition, options: HarnessOptions): Map<string, { path: string, config: unknown }> {
+  const out = new Map<string, { path: string, config: unknown }>()
+  const schema = (definition as { targetGroupConfig?: JSONSchema }).targetGroupConfig
+  Object.keys(options.targetGroups ?? {}).forEach((name, i) => {
+    const path = `/targetGroups/${i}`
+    const given = structuredClone(options.groupConfig?.[name] ?? {})
+    out.set(name, { path, config: schema === undefined ? {} : validate(schema, given, path, 'targetGroupConfig') })
+  })
+  return out
+}
+
+function validate (schema: JSONSchema, config: unknown, at = '/config', what = 'configSchema'): unknown {
+  if (typeof schema !== 'object') throw invalid([{ path: '/from', message: `could not load: ${what} must be a JSON Schema object` }])
   let check = validators.get(schema)
   if (check === undefined) {
     // ajv keeps schemas by $id, so two versions of one plugin (or two harnesses) would collide (plugins.ts).
@@ -172,11 +210,11 @@ function validate (schema: JSONSchema, config: unknown): unknown {
     try {
       check = ajv.compile(rest)
     } catch (err) {
-      throw invalid([{ path: '/from', message: `could not load: its configSchema is not a valid JSON Schema: ${(err as Error).message}` }])
+      throw invalid([{ path: '/from', message: `could not load: its ${what} is not a valid JSON Schema: ${(err as Error).message}` }])
     }
     validators.set(schema, check)
   }
-  if (!check(config)) throw invalid(schemaProblems(check.errors ?? [], '/config'))
+  if (!check(config)) throw invalid(schemaProblems(check.errors ?? [], at))
   return config
 }
 
@@ -184,17 +222,48 @@ class Harness implements PluginHarness {
   readonly plugin: PluginInstance
   readonly groups = new Map<string, TargetGroup>()
   readonly logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>
+  readonly reports: ReadonlyArray<{ group: string, target: string } & TargetReport>
   readonly #log: FailureLog
   readonly #runtimes = new Map<string, GroupRuntime>()
   readonly #options: HarnessOptions
+  readonly #clock: { offset: number }
+  readonly #sections: ReadonlyMap<string, { path: string, config: unknown }>
+  readonly #targets: Map<string, readonly HarnessTarget[]>
   #condition: PluginCondition | null = null
   #closed = false
 
-  constructor (plugin: PluginInstance, log: FailureLog, logs: ReadonlyArray<{ message: string, fields?: Record<string, unknown> }>, options: HarnessOptions) {
+  constructor (plugin: PluginInstance, log: FailureLog, logs: Harness['logs'], reports: Harness['reports'], clock: { offset: number },
+    sections: ReadonlyMap<string, { path: string, config: unknown }>, options: HarnessOptions) {
     this.plugin = plugin
     this.#log = log
     this.logs = logs
+    this.reports = reports
+    this.#clock = clock
+    this.#sections = sections
     this.#options = options
+    this.#targets = new Map(Object.entries(options.targetGroups ?? {}))
+  }
+
+  now (): number { return Date.now() + this.#clock.offset }
+  advance (ms: number): void { this.#clock.offset += ms }
+
+  setTargets (group: string, targets: readonly HarnessTarget[]): void {
+    if (!this.#targets.has(group)) throw new Error(`the harness has no target group ${group}`)
+    this.#targets.set(group, targets)
+    this.build()
+  }
+
+  async settle (): Promise<void> {
+    // Deliveries are queued as microtasks and may queue more: a macrotask turn runs them all.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+  }
+
+  /** env.sendToLeader: the harness's instance is the leader. */
+  message (message: unknown): void {
+    const hooks = this.plugin.hooks
+    if (this.#closed || hooks.onMessage === undefined) return
+    this.#log.current = null
+    this.plugin.sync('onMessage', hooks.onMessage, hooks, message, 0)
   }
 
   /** env.publish: the state reaches onState, as every shard's instance gets it. */
@@ -205,31 +274,46 @@ class Harness implements PluginHarness {
     this.plugin.sync('onState', hooks.onState, hooks, state, undefined)
   }
 
-  /** env.refreshTargets: the groups are built again, as a shard rebuilds its snapshot. */
+  /** env.refreshTargets: each group asks targetState again and changes in place, as in a shard. */
   refreshTargets (): void {
-    if (!this.#closed) this.build()
+    if (this.#closed) return
+    this.#log.current = null
+    for (const g of this.#runtimes.values()) g.refresh()
   }
 
   get failures (): readonly HarnessFailure[] { return this.#log.all }
 
-  /** The groups as a snapshot builds them: targetState answers folded in, the selector wrapped. */
+  /** The groups as a snapshot builds them: onGroups told, targetState answers folded in, the selector wrapped. */
   build (): void {
     const options = this.#options
     const endpoints = new Map<string, Endpoint>() // one host:port is one endpoint across groups, as in a shard
     const factory = selectorFactory(options.algorithm ?? Algorithm.RoundRobin, options.hashOn)
-    for (const [name, list] of Object.entries(options.targetGroups ?? {})) {
-      const targets: Target[] = list.map((t) => {
+    const members = new Map<string, Array<{ endpoint: Endpoint, weight: number, eligible: boolean }>>()
+    for (const [name, list] of this.#targets) {
+      members.set(name, list.map((t) => {
         const id = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`
         let endpoint = endpoints.get(id)
         if (endpoint === undefined) endpoints.set(id, endpoint = { id, host: t.host, port: t.port, inFlight: 0 })
         return { endpoint, weight: t.weight ?? 1, eligible: t.eligible ?? true }
+      }))
+    }
+    this.#log.current = null
+    this.#announce(members)
+    for (const [name, list] of members) {
+      // The plugin's onForward and onResponse run once, as a listener plugin's (harnessListener); its request-end
+      // and failure hooks run as a group's.
+      const runtime = new TargetGroupRuntime(name, list, [this.plugin], factory, 0)
+      this.groups.set(name, runtime.group)
+      this.#runtimes.set(name, {
+        group: runtime.group,
+        selector: runtime.selector,
+        responseTimeoutMs: 0,
+        onForward: [],
+        onResponse: [],
+        onRequestEnd: runtime.onRequestEnd,
+        onTargetFailure: runtime.onTargetFailure,
+        refresh: () => runtime.refresh(),
       })
-      this.#log.current = null
-      if (this.plugin.hooks.targetState !== undefined) applyTargetState(this.plugin, targets, name)
-      const group: TargetGroup = { name, targets }
-      this.groups.set(name, group)
-      // The plugin's onForward and onResponse run once, as a listener plugin's (harnessListener), not per group.
-      this.#runtimes.set(name, { group, selector: wrapSelector(factory(group), group, [this.plugin]), responseTimeoutMs: 0, onForward: [], onResponse: [] })
     }
     if (typeof this.plugin.hooks.match === 'function') this.#condition = new PluginCondition([this.plugin])
     // As a sidecar refuses such a config: the groups a route plugin declares must be among the harness's.
@@ -237,6 +321,26 @@ class Harness implements PluginHarness {
       for (const g of this.plugin.hooks.targetGroups ?? []) {
         if (!this.groups.has(g)) throw new PilotfishError('PF_ERR_PLUGIN_TARGET_GROUP', [this.plugin.name, g])
       }
+    }
+  }
+
+  /** onGroups, as a snapshot build calls it (core/snapshot.ts): a throw refuses the build, with paths if given. */
+  #announce (members: ReadonlyMap<string, ReadonlyArray<{ endpoint: Endpoint, weight: number, eligible: boolean }>>): void {
+    const hooks = this.plugin.hooks
+    if (hooks.onGroups === undefined) return
+    const groups: PluginGroup[] = [...members].map(([name, list]) => ({
+      name,
+      path: this.#sections.get(name)!.path,
+      targets: list.filter((m) => m.eligible).map((m) => ({ id: m.endpoint.id, host: m.endpoint.host, port: m.endpoint.port, weight: m.weight })),
+      config: structuredClone(this.#sections.get(name)!.config),
+    }))
+    try {
+      hooks.onGroups(groups)
+    } catch (err) {
+      this.plugin.verdict('onGroups', err)
+      const problems = (err as { problems?: Array<{ path: string, message: string }> }).problems
+      if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
+      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [this.plugin.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
     }
   }
 
@@ -282,6 +386,7 @@ function harnessListener (p: PluginInstance, rules: RuleSource, groups: Readonly
     onRequest: has('onRequest'),
     onForward: has('onForward'),
     onResponse: has('onResponse'),
+    onRequestEnd: [], // the plugin's runs as its groups' (HarnessRun)
   }
 }
 
@@ -340,13 +445,31 @@ class HarnessRun implements DecisionSink {
     const req = this.#req
     const r = this.#r
     r.target = target
+    const failure = this.#init.failure
+    if (failure !== undefined) {
+      this.#log.current = r.failures
+      attemptFailed(req, target, failure)
+      const timeout = failure === 'timeout' || failure === 'connect-timeout'
+      req.outcome = timeout ? Outcome.Timeout : Outcome.ConnectFailed
+      return this.#end(timeout ? 504 : 502)
+    }
     const response = this.#init.response
     if (response === undefined) return this.#done(null)
     const head = responseHead(response.status, response.headers)
     this.#log.current = r.failures
-    if (respond(req, head) === FAIL) return this.#done(500)
+    if (respond(req, head) === FAIL) return this.#end(500)
     r.responseHeaders = plain(head)
-    this.#done(head.status)
+    this.#end(head.status)
+  }
+
+  /** The request has ended with `status` on the client's side: its onRequestEnd hooks run, as in a shard. */
+  #end (status: number): void {
+    const req = this.#req
+    req.status = status
+    req.end()
+    this.#log.current = this.#r.failures
+    ended(req)
+    this.#done(status)
   }
 
   /** No route is not an answer in the harness: the next rule, which the test does not have, would decide. */

@@ -9,7 +9,8 @@ import { PilotfishError } from '../errors.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import type { PluginHooks, PluginRequest, PluginResponse, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
 
-export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' | 'listen' | 'close'
+export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' |
+  'onGroups' | 'onMessage' | 'onRequestEnd' | 'onTargetFailure' | 'listen' | 'close'
 
 /** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
 export type FailureSink = (plugin: string, hook: HookName, err: unknown) => void
@@ -61,14 +62,14 @@ export class PluginInstance {
   }
 
   /**
-   * Calls `fn` on `self` with (a, b) for a hook that must be synchronous: its value, or the verdict when it threw
+   * Calls `fn` on `self` with (a, b[, c]) for a hook that must be synchronous: its value, or the verdict when it threw
    * or returned a promise (which is not awaited; its rejection is caught, so it cannot end the shard).
    * `fn` is passed with its `this` rather than wrapped in a closure: the request path makes none.
    */
-  sync<T, A, B, R> (hook: HookName, fn: (this: T, a: A, b: B) => R, self: T, a: A, b: B): Exclude<R, PromiseLike<unknown>> | Verdict {
+  sync<T, A, B, R, C = undefined> (hook: HookName, fn: (this: T, a: A, b: B, c: C) => R, self: T, a: A, b: B, c?: C): Exclude<R, PromiseLike<unknown>> | Verdict {
     let r: R
     try {
-      r = fn.call(self, a, b)
+      r = fn.call(self, a, b, c as C)
     } catch (err) {
       return this.verdict(hook, err)
     }
@@ -207,18 +208,34 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
   return selector
 }
 
+/** A target as the config and the control plane leave it, before any targetState answer. */
+export interface TargetBase { readonly weight: number, readonly eligible: boolean }
+
 /**
- * A plugin's targetState answers folded into the targets. A failed hook, in either fail mode, leaves a target
- * as it was: there is no request to fail, and a health plugin that breaks must not empty the group.
+ * The group's plugins' targetState answers folded into its targets, in place, from their bases: any
+ * `eligible: false` wins (no plugin brings back a target deregistration took out), the last valid weight wins.
+ * A failed hook, in either fail mode, leaves a target as the other answers make it: there is no request to
+ * fail, and a health plugin that breaks must not empty the group. True when any target changed.
  */
-export function applyTargetState (p: PluginInstance, targets: Target[], group: string): void {
+export function foldTargetState (plugins: readonly PluginInstance[], targets: readonly Target[], base: readonly TargetBase[], group: string): boolean {
+  let changed = false
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!
-    const info = { id: t.endpoint.id, host: t.endpoint.host, port: t.endpoint.port, weight: t.weight }
-    const state = p.sync('targetState', p.hooks.targetState!, p.hooks, info, group)
-    if (state === SKIP || state === FAIL || state === undefined || state === null) continue
-    const w = state.weight
-    const weight = typeof w === 'number' && Number.isInteger(w) && w >= 1 && w <= 1000 ? w : t.weight
-    targets[i] = { endpoint: t.endpoint, weight, eligible: t.eligible && state.eligible !== false }
+    let eligible = base[i]!.eligible
+    let weight = base[i]!.weight
+    for (const p of plugins) {
+      const info = { id: t.endpoint.id, host: t.endpoint.host, port: t.endpoint.port, weight }
+      const state = p.sync('targetState', p.hooks.targetState!, p.hooks, info, group)
+      if (state === SKIP || state === FAIL || state === undefined || state === null) continue
+      const w = state.weight
+      if (typeof w === 'number' && w > 0 && w <= 1000) weight = w
+      if (state.eligible === false) eligible = false
+    }
+    if (t.eligible !== eligible || t.weight !== weight) {
+      t.eligible = eligible
+      t.weight = weight
+      changed = true
+    }
   }
+  return changed
 }

@@ -6,6 +6,8 @@ export interface Manifest {
   configSchema: object
   failMode: 'open' | 'closed' | undefined
   protocols: string[]
+  /** The group keys the plugin reads, as an object schema (PluginDefinition.targetGroupConfig). */
+  targetGroupConfig: object | undefined
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/
@@ -25,5 +27,16 @@ export function checkDefinition (def: unknown): Manifest | string {
   if (typeof tasks !== 'object' || tasks === null || !Object.values(tasks).every((t) => typeof t === 'string' || t instanceof URL)) {
     return 'tasks must map names to module URLs'
   }
-  return { name: d.name, version: d.version, configSchema: structuredClone(d.configSchema), failMode: d.failMode, protocols }
+  const groupConfig = d.targetGroupConfig
+  if (groupConfig !== undefined && (groupConfig === null || typeof groupConfig !== 'object' || typeof (groupConfig as { properties?: unknown }).properties !== 'object')) {
+    return 'targetGroupConfig must be an object schema with properties (the group keys the plugin reads)'
+  }
+  return {
+    name: d.name,
+    version: d.version,
+    configSchema: structuredClone(d.configSchema),
+    failMode: d.failMode,
+    protocols,
+    targetGroupConfig: groupConfig === undefined ? undefined : structuredClone(groupConfig as object),
+  }
 }

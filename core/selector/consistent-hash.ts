@@ -67,6 +67,14 @@ export class ConsistentHashSelector implements Selector {
     }
   }
 
+  /**
+   * Targets changed in place. Eligibility is read at each pick; the ring keeps the weights it was built with, so a
+   * weight ramp (slow start) does not move keys every second: as Envoy, slow start is for the other algorithms.
+   */
+  refresh (): void {
+    this.#fallback.refresh()
+  }
+
   select (ctx: RequestCtx, _group: TargetGroup): Target | null {
     const key = this.#key(ctx)
     // An empty value identifies nobody: hashing it would send every such request to one target.

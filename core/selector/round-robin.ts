@@ -18,7 +18,7 @@ export class RoundRobinSelector implements Selector {
   readonly #targets: readonly Target[]
   /** SWRR's running score per target, index-aligned with #targets (unused when #uniform). */
   readonly #current: Float64Array
-  readonly #uniform: boolean
+  #uniform: boolean
   #cursor = 0
 
   constructor (group: TargetGroup) {
@@ -29,6 +29,11 @@ export class RoundRobinSelector implements Selector {
 
   select (_ctx: RequestCtx, _group: TargetGroup): Target | null {
     return this.#uniform ? this.#rotate() : this.#smooth()
+  }
+
+  /** Weights changed in place (a slow start's ramp): the position and the SWRR scores carry on. */
+  refresh (): void {
+    this.#uniform = sameWeights(this.#targets)
   }
 
   #rotate (): Target | null {

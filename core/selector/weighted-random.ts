@@ -58,6 +58,11 @@ export class WeightedRandomSelector implements Selector {
     return this.#total === 0 ? null : this.#pick()
   }
 
+  /** Weights changed in place (a slow start's ramp): the slots are laid out again. */
+  refresh (): void {
+    this.#rebuild()
+  }
+
   #pick (): Target {
     const cumulative = this.#cumulative
     const r = this.#random() * this.#total

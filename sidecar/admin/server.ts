@@ -128,6 +128,25 @@ export function buildAdmin (cp: ControlPlane, admin: AdminState, serverFactory?:
     }
   })
 
+  // Maintenance (PUT, no body) takes a registered target out of rotation without deregistering it; DELETE brings
+  // it back, through `initial` when the group has health checks. Both answer once every shard has it.
+  for (const [method, on] of [['PUT', true], ['DELETE', false]] as const) {
+    app.route<{ Params: { name: string, target: string }, Reply: ChangeReply }>({
+      method,
+      url: '/v1/target-groups/:name/targets/:target/maintenance',
+      handler: async (req, reply) => {
+        const t = parseTargetId(req.params.target)
+        if (t === null) return sendError(reply, invalid([{ path: '/target', message: 'must be host:port or [ipv6]:port' }]))
+        try {
+          await cp.maintenance(req.params.name, t.host, t.port, on)
+          return { configVersion: cp.version }
+        } catch (err) {
+          return sendError(reply, err, cp)
+        }
+      },
+    })
+  }
+
   app.get<{ Reply: PluginsReply }>('/v1/plugins', async () => ({ generation: cp.shards.generation, retiringShards: cp.shards.retiring, plugins: cp.plugins.list() }))
 
   // New code rolls a new shard generation; if it cannot load, validate or set up, the running one stays (the

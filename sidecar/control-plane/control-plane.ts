@@ -14,6 +14,8 @@ import { PrometheusRenderer } from './prometheus.ts'
 import { ConfigPublisher } from './publisher.ts'
 import { TargetRegistry } from './targets.ts'
 import { TaskPools } from './tasks.ts'
+import { withBuiltIns } from './built-ins.ts'
+import type { TargetStateChange } from './target-health.ts'
 
 /** A change to the admin API's settings, readied before the rest of a config change and applied with it. */
 export interface AdminChange {
@@ -68,7 +70,7 @@ export class ControlPlane {
     const plugins = new PluginRegistry(baseDir)
     let specs: PluginSpec[]
     try {
-      specs = await plugins.specs(config) // a plugin that cannot load fails the start before any shard runs
+      specs = await plugins.specs(withBuiltIns(config)) // a plugin that cannot load fails the start before any shard runs
     } catch (err) {
       throw scrubberFor([config], plugins).error(err)
     }
@@ -76,12 +78,12 @@ export class ControlPlane {
     await shards.start()
     const cp = new ControlPlane(config, shards, plugins, baseDir)
     try {
-      await cp.#publisher.publish(config, [], specs)
+      await cp.#publisher.publish(config, { draining: [], specs })
     } catch (err) {
       await shards.stop(0)
       throw scrubberFor([config], plugins).error(err) // a setup that throws may quote its config
     }
-    plugins.running(config, shards.generation)
+    plugins.running(withBuiltIns(config), shards.generation)
     cp.#watcher.update(config)
     return cp
   }
@@ -120,7 +122,7 @@ export class ControlPlane {
     const config = validateConfig(data)
     let specs: PluginSpec[]
     try {
-      specs = await this.plugins.specs(config)
+      specs = await this.plugins.specs(withBuiltIns(config))
       const left = unrestored(config, this.plugins)
       if (left.length > 0) throw invalid(left)
     } catch (err) {
@@ -134,13 +136,13 @@ export class ControlPlane {
     // Bound before the shards change, so an admin port in use refuses the whole change.
     const admin = await this.admin?.prepare(config.admin)
     try {
-      await this.#publisher.publish(config, [...this.#publisher.draining], specs)
+      await this.#publisher.publish(config, { specs })
     } catch (err) {
       await admin?.abort()
       throw err
     }
     admin?.commit()
-    this.plugins.running(config, this.shards.generation)
+    this.plugins.running(withBuiltIns(config), this.shards.generation)
     this.#watcher.update(config)
   }
 
@@ -150,16 +152,16 @@ export class ControlPlane {
    */
   reloadPlugin (name: string): Promise<void> {
     return this.#publisher.serial(async () => {
-      if (!this.config.plugins.some((p) => p.name === name)) throw new PilotfishError('PF_ERR_PLUGIN_UNKNOWN', [name])
       const config = structuredClone(this.config)
+      if (!withBuiltIns(config).plugins.some((p) => p.name === name)) throw new PilotfishError('PF_ERR_PLUGIN_UNKNOWN', [name])
       try {
-        const specs = await this.plugins.specs(config, true)
-        await this.#publisher.publish(config, [...this.#publisher.draining], specs, true)
+        const specs = await this.plugins.specs(withBuiltIns(config), true)
+        await this.#publisher.publish(config, { specs, roll: true })
       } catch (err) {
         this.plugins.failed(name, this.scrub(err))
         throw err
       }
-      this.plugins.running(config, this.shards.generation)
+      this.plugins.running(withBuiltIns(config), this.shards.generation)
       this.plugins.reloaded(name)
     })
   }
@@ -173,13 +175,21 @@ export class ControlPlane {
     return this.#targets.deregister(groupName, host, port)
   }
 
+  /** Maintenance on or off for a registered target (targets.ts). */
+  maintenance (groupName: string, host: string, port: number, on: boolean): Promise<void> {
+    return this.#targets.maintenance(groupName, host, port, on)
+  }
+
+  /** Told of every change of a target's state (one log line each: cli.ts). */
+  set onTargetState (fn: (change: TargetStateChange) => void) { this.#targets.health.onChange = fn }
+
   targetGroups (): Promise<TargetGroupStatus[]> {
     return this.#targets.view()
   }
 
   /** Prometheus text (prometheus.ts). */
   metrics (): Promise<{ contentType: string, body: string }> {
-    return this.#prometheus.render(this.shards, this.version)
+    return this.#prometheus.render(this.shards, this.version, this.#targets.health)
   }
 
   async stop (deadlineMs = 5000): Promise<void> {

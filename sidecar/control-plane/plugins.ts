@@ -45,7 +45,14 @@ export function pluginUrl (from: string, baseDir: string): string {
   return pathToFileURL(isAbsolute(from) ? from : resolve(baseDir, from)).href
 }
 
-interface Loaded { manifest: Manifest, schema: object, validate: ValidateFunction }
+interface Loaded {
+  manifest: Manifest
+  schema: object
+  validate: ValidateFunction
+  /** The definition's targetGroupConfig, compiled; null without one. */
+  groupSchema: object | null
+  validateGroup: ValidateFunction | null
+}
 
 /** A listener whose protocol is not the core's http needs one of its plugins to provide it. */
 function checkProtocols (config: SidecarConfig, manifests: ReadonlyMap<string, Manifest>, problems: Problem[]): void {
@@ -55,6 +62,26 @@ function checkProtocols (config: SidecarConfig, manifests: ReadonlyMap<string, M
     if (l.plugins.some((name) => !manifests.has(name))) return // a plugin that did not load is reported already
     problems.push({ path: `/listeners/${i}/protocol`, message: `${l.protocol} is not provided by any plugin in /listeners/${i}/plugins (http is built in)` })
   })
+}
+
+/**
+ * The plugin's sections of each group that lists it: the group's values of the targetGroupConfig keys, validated
+ * on a copy (defaults filled there, not in the config the admin API shows), problems at the group's paths.
+ */
+function groupSections (config: SidecarConfig, name: string, loaded: Loaded, problems: Problem[]): PluginSpec['groups'] {
+  const out: PluginSpec['groups'] = {}
+  config.targetGroups.forEach((g, i) => {
+    if (!g.plugins.includes(name)) return
+    const path = `/targetGroups/${i}`
+    const check = loaded.validateGroup
+    if (check === null) return void (out[g.name] = { path, config: {} })
+    const keys = Object.keys((loaded.groupSchema as { properties: object }).properties)
+    const section: Record<string, unknown> = {}
+    for (const k of keys) if ((g as Record<string, unknown>)[k] !== undefined) section[k] = structuredClone((g as Record<string, unknown>)[k])
+    if (!check(section)) return void problems.push(...schemaProblems(check.errors ?? [], path))
+    out[g.name] = { path, config: section }
+  })
+  return out
 }
 
 export class PluginRegistry {
@@ -85,9 +112,24 @@ export class PluginRegistry {
     } catch (err) {
       throw new Error(`its configSchema is not a valid JSON Schema: ${(err as Error).message}`)
     }
-    // Ajv keeps every schema it compiled: drop the one this replaces, or each reload would add one for good.
-    if (cached !== undefined) ajv.removeSchema(cached.schema)
-    const loaded = { manifest, schema, validate }
+    let groupSchema: object | null = null
+    let validateGroup: ValidateFunction | null = null
+    if (manifest.targetGroupConfig !== undefined) {
+      const { $id: _g, ...rest } = manifest.targetGroupConfig as { $id?: string }
+      groupSchema = rest
+      try {
+        validateGroup = ajv.compile(rest)
+      } catch (err) {
+        ajv.removeSchema(schema)
+        throw new Error(`its targetGroupConfig is not a valid JSON Schema: ${(err as Error).message}`)
+      }
+    }
+    // Ajv keeps every schema it compiled: drop the ones this replaces, or each reload would add them for good.
+    if (cached !== undefined) {
+      ajv.removeSchema(cached.schema)
+      if (cached.groupSchema !== null) ajv.removeSchema(cached.groupSchema)
+    }
+    const loaded = { manifest, schema, validate, groupSchema, validateGroup }
     this.#loaded.set(url, loaded)
     return loaded
   }
@@ -129,6 +171,7 @@ export class PluginRegistry {
         failClosed: (entry.failMode ?? loaded.manifest.failMode ?? 'closed') === 'closed',
         timeoutMs: entry.hookTimeoutSeconds * 1000,
         taskTimeoutMs: entry.taskTimeoutSeconds * 1000,
+        groups: groupSections(config, entry.name, loaded, problems),
       })
     }
     checkProtocols(config, loadedByName, problems)

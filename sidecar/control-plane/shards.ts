@@ -2,13 +2,14 @@
 // shard that dies or stalls (an uncaught error or a blocked event loop costs that shard's connections, not the
 // sidecar), and rolls a new generation of shards when plugin code changes.
 import { Worker } from 'node:worker_threads'
-import { PilotfishError } from '../../core/errors.ts'
+import { invalid, PilotfishError } from '../../core/errors.ts'
 import type { SnapshotMessage } from '../../core/snapshot.ts'
-import { HEARTBEAT_MS, type FromShard, type ToShard } from '../shard/messages.ts'
+import { HEARTBEAT_MS, type FromShard, type TargetReportMessage, type ToShard } from '../shard/messages.ts'
 
 type Stats = Extract<FromShard, { type: 'stats' }>
-/** Messages a shard sends on its own initiative (its plugins' published state and task requests). */
-type ShardEvent = Extract<FromShard, { type: 'plugin-state' | 'task' }>
+/** Messages a shard sends on its own initiative (its plugins' state, messages and reports, task requests). */
+type ShardEvent = Extract<FromShard, { type: 'plugin-state' | 'plugin-message' | 'target-report' | 'task' }>
+const EVENTS = new Set<FromShard['type']>(['plugin-state', 'plugin-message', 'target-report', 'task'])
 const SHARD_ENTRY = new URL('../shard/shard.ts', import.meta.url)
 const EXITED: FromShard = { type: 'apply-failed', version: -1, message: 'shard exited' }
 
@@ -58,7 +59,7 @@ class ShardHandle {
       this.worker.once('error', reject)
     })
     this.worker.on('message', (m: FromShard) => {
-      if (m.type === 'plugin-state' || m.type === 'task') onEvent(this, m)
+      if (EVENTS.has(m.type)) onEvent(this, m as ShardEvent)
       else this.#onMessage(m)
     })
     this.worker.on('error', () => {}) // 'exit' follows
@@ -128,6 +129,8 @@ function firstFailure (results: readonly FromShard[]): PilotfishError | null {
   if (r.type !== 'apply-failed') return new PilotfishError('PF_ERR_SHARD_FAILED', [failed, ''])
   // A config a plugin refused (its setup threw, a hook or a declared group is missing) is the caller's to fix
   // (400); anything else is a shard that broke (500). The shard's own code rides along as the cause.
+  // A plugin that refused it with JSON paths (ConfigProblems) is answered as a schema problem is.
+  if (r.problems !== undefined && r.problems.length > 0) return invalid(r.problems)
   const byPlugin = r.code?.startsWith('PF_ERR_PLUGIN_') === true
   return new PilotfishError(byPlugin ? 'PF_ERR_PLUGIN_REFUSED' : 'PF_ERR_SHARD_FAILED', [failed, r.message], { cause: { code: r.code } })
 }
@@ -151,6 +154,10 @@ export class ShardPool {
   onGenerationGone: (generation: number) => void = () => {}
   /** A retired shard's final metrics, so that counters do not step down when it exits after a reload. */
   onRetiredMetrics: (metrics: unknown[]) => void = () => {}
+  /** A plugin's word on a target (env.reportTarget), for the admin API, metrics and the log. */
+  onTargetReport: (report: TargetReportMessage) => void = () => {}
+  /** Groups some listener can send requests to, as the shards compiled the running snapshot. */
+  usedGroups: ReadonlySet<string> = new Set()
   /** The last state each plugin published, for shards that start later. */
   readonly #states = new Map<string, unknown>()
 
@@ -192,6 +199,13 @@ export class ShardPool {
   }
 
   #onEvent (h: ShardHandle, m: ShardEvent): void {
+    if (m.type === 'target-report') return this.onTargetReport(m)
+    if (m.type === 'plugin-message') {
+      // To the running generation's leader (shard 0), from any shard of any generation.
+      const leader = this.#shards[0]
+      if (leader !== undefined && !leader.exited) leader.worker.postMessage({ type: 'plugin-message', plugin: m.plugin, message: m.message, from: h.index } satisfies ToShard)
+      return
+    }
     if (m.type === 'plugin-state') {
       this.#states.set(m.plugin, m.state)
       for (const s of this.#shards) if (!s.exited) s.worker.postMessage({ type: 'plugin-state', plugin: m.plugin, state: m.state } satisfies ToShard)
@@ -215,9 +229,16 @@ export class ShardPool {
 
   /** Publishes a snapshot to every shard; rejects with the first reason if any could not apply it. */
   async publish (snapshot: SnapshotMessage): Promise<void> {
-    const err = firstFailure(await Promise.all(this.#shards.map((s) => s.apply(snapshot))))
+    const results = await Promise.all(this.#shards.map((s) => s.apply(snapshot)))
+    const err = firstFailure(results)
     if (err !== null) throw err
     this.#last = snapshot
+    this.#applied(results)
+  }
+
+  #applied (results: readonly FromShard[]): void {
+    const first = results[0]
+    if (first?.type === 'applied') this.usedGroups = new Set(first.usedGroups)
   }
 
   /**
@@ -246,6 +267,7 @@ export class ShardPool {
     this.#shards = next
     this.#generation = generation
     this.#last = snapshot
+    this.#applied(results)
     for (const s of old) {
       this.#retiring.add(s)
       // Clients are still coming: no idle connection is cut mid-send.

@@ -1,7 +1,7 @@
 // The plugins of one shard: each module imported once per shard (a code change rolls a new shard generation,
 // which imports afresh), each instance set up again only when its spec changes, and closed when replaced.
 import type { PluginSpec } from '../../core/snapshot.ts'
-import type { PluginDefinition, PluginEnv } from '../../core/plugin-api.ts'
+import type { PluginDefinition, PluginEnv, TargetReport } from '../../core/plugin-api.ts'
 import { PluginInstance, type FailureSink } from '../../core/plugin/instance.ts'
 import { PilotfishError } from '../../core/errors.ts'
 import { Scrubber, secretStrings } from '../secrets.ts'
@@ -22,6 +22,10 @@ export interface HostChannel {
   /** To every shard's instance of the plugin, this shard's included. */
   publish (plugin: string, state: unknown): void
   refreshTargets (): void
+  /** To the leader shard's instance of the plugin (onMessage). */
+  sendToLeader (plugin: string, message: unknown): void
+  /** To the control plane: a target's state and why. */
+  reportTarget (plugin: string, group: string, target: string, report: TargetReport): void
 }
 
 export class PluginHost {
@@ -52,6 +56,13 @@ export class PluginHost {
     this.#states.set(plugin, state)
     const entry = this.#running.get(plugin)
     if (entry !== undefined) this.#giveState(entry.instance, state)
+  }
+
+  /** A message some shard's instance sent to the leader's (env.sendToLeader). Only the leader delivers it. */
+  deliverMessage (plugin: string, message: unknown, from: number): void {
+    if (this.#shard !== 0) return
+    const hooks = this.#running.get(plugin)?.instance.hooks
+    if (hooks?.onMessage !== undefined) this.#running.get(plugin)!.instance.sync('onMessage', hooks.onMessage, hooks, message, from)
   }
 
   #giveState (instance: PluginInstance, state: unknown): void {
@@ -144,8 +155,8 @@ export class PluginHost {
       publish: (state) => channel.publish(spec.name, state),
       refreshTargets: () => channel.refreshTargets(),
       now: Date.now,
-      sendToLeader: () => {},
-      reportTarget: () => {},
+      sendToLeader: (message) => channel.sendToLeader(spec.name, message),
+      reportTarget: (group, target, report) => channel.reportTarget(spec.name, group, target, report),
     }
     try {
       const hooks = await def.setup(structuredClone(spec.config) as never, env)

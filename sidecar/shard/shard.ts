@@ -16,7 +16,6 @@ export class Shard {
   #listeners = new Map<string, HttpListener>()
   #snapshot: Snapshot | null = null
 
-  #last: SnapshotMessage | null = null
   #queue: Promise<unknown> = Promise.resolve()
   #refreshQueued = false
   readonly #send: (m: FromShard) => void
@@ -35,6 +34,10 @@ export class Shard {
       }),
       publish: (plugin, state) => this.#send({ type: 'plugin-state', plugin, state }),
       refreshTargets: () => this.#refresh(),
+      sendToLeader: (plugin, message) => this.#send({ type: 'plugin-message', plugin, message }),
+      reportTarget: (plugin, group, target, r) => this.#send({
+        type: 'target-report', plugin, group, target, state: r.state, reason: r.reason ?? null, description: r.description ?? null,
+      }),
     })
   }
 
@@ -45,14 +48,16 @@ export class Shard {
     else t?.reject(new Error(m.message))
   }
 
-  /** Target state changed: the running snapshot is built again (same plugin instances), coalesced per turn. */
+  /**
+   * Target state changed: every group of the running snapshot asks its targetState hooks again and changes in
+   * place (core/group.ts), coalesced per turn. No rebuild: selector state survives a health flip.
+   */
   #refresh (): void {
     if (this.#refreshQueued) return
     this.#refreshQueued = true
     queueMicrotask(() => {
       this.#refreshQueued = false
-      const last = this.#last
-      if (last !== null) void this.apply(last).catch(() => {})
+      for (const g of this.#snapshot?.groups.values() ?? []) g.refresh()
     })
   }
 
@@ -108,10 +113,12 @@ export class Shard {
       void listener.drain(listener.runtime.settings.idleTimeoutMs)
     }
     this.#snapshot = snap
-    this.#last = msg
     this.registry.retainOnly(snap.endpointIds)
     await this.plugins.commit(plugins, msg.plugins)
   }
+
+  /** Groups some listener of the running snapshot can send requests to. */
+  get usedGroups (): string[] { return [...this.#snapshot?.usedGroups ?? []] }
 
   stats (id: number): FromShard {
     const endpoints = []
@@ -120,7 +127,7 @@ export class Shard {
     for (const [name, l] of this.#listeners) {
       listeners.push({ name, port: l.port, connections: l.connectionCount, inFlight: l.busyCount })
     }
-    return { type: 'stats', id, metrics: this.metrics.toJSON(), endpoints, listeners }
+    return { type: 'stats', id, metrics: this.metrics.toJSON(), endpoints, listeners, usedGroups: this.usedGroups }
   }
 
   async drain (deadlineMs: number, closeIdle = true): Promise<void> {
@@ -156,8 +163,14 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
     switch (m.type) {
       case 'snapshot':
         shard.apply(m.snapshot).then(
-          () => send({ type: 'applied', version: m.snapshot.version }),
-          (err: Error) => send({ type: 'apply-failed', version: m.snapshot.version, message: err.message, code: (err as { code?: string }).code }),
+          () => send({ type: 'applied', version: m.snapshot.version, usedGroups: shard.usedGroups }),
+          (err: Error) => send({
+            type: 'apply-failed',
+            version: m.snapshot.version,
+            message: err.message,
+            code: (err as { code?: string }).code,
+            problems: (err as { problems?: Array<{ path: string, message: string }> }).problems,
+          }),
         )
         return
       case 'stats':
@@ -165,6 +178,9 @@ if (parentPort !== null && workerData?.pilotfishShard === true) {
         return
       case 'plugin-state':
         shard.plugins.deliver(m.plugin, m.state)
+        return
+      case 'plugin-message':
+        shard.plugins.deliverMessage(m.plugin, m.message, m.from)
         return
       case 'task-result':
         shard.taskDone(m)

@@ -58,7 +58,7 @@ describe('admin replies match their schemas', () => {
     expectValid(changeReplySchema, del.body)
     const groups = await callJson(`${pf.admin}/v1/target-groups`)
     expectValid(targetGroupsReplySchema, groups.body)
-    expect(groups.body.targetGroups[0].targets.map((t: { state: string }) => t.state)).toEqual(['registered', 'draining'])
+    expect(groups.body.targetGroups[0].targets.map((t: { state: string }) => t.state)).toEqual(['healthy', 'draining'])
     const one = await callJson(`${pf.admin}/v1/target-groups/app`)
     expectValid(targetGroupStatusSchema, one.body)
     expect(one.body.targets[1]).toMatchObject({ id: `127.0.0.1:${slow.port}`, state: 'draining', inFlight: 1 })

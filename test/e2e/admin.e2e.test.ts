@@ -65,7 +65,7 @@ describe('admin API', () => {
     expect(add.status).toBe(201)
     const group = (await callJson(`${pf.admin}/v1/target-groups/app`)).body
     expect(group.targets.map((t: { port: number, state: string, inFlight: number, weight: number }) => [t.port, t.state, t.inFlight, t.weight]))
-      .toEqual([[a.port, 'registered', 0, 1], [b.port, 'registered', 0, 1]])
+      .toEqual([[a.port, 'healthy', 0, 1], [b.port, 'healthy', 0, 1]])
     const names = new Set<string>()
     for (let i = 0; i < 8; i++) names.add(((await (await fetch(`http://127.0.0.1:${pf.port}/`)).json()) as { name: string }).name)
     expect(names).toEqual(new Set(['a', 'b']))

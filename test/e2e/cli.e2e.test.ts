@@ -94,7 +94,7 @@ describe('pilotfish command line', () => {
     expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)
   })
 
-  it('warns of slowStartSeconds, healthCheck and stickiness: accepted, not active yet', async () => {
+  it('warns of stickiness (accepted, not active yet), and no longer of healthCheck and slowStartSeconds', async () => {
     const file = join(dir, 'inactive.yaml')
     writeFileSync(file, [
       'listeners: [{ name: web, port: 8080, defaultAction: { type: forward, targetGroups: [{ name: app }] } }]',
@@ -105,7 +105,7 @@ describe('pilotfish command line', () => {
     const run = await runCli(['validate', file])
     expect(run.code).toBe(0)
     const warnings = run.stderr.split('\n').filter((l) => l.startsWith('pilotfish: warning:'))
-    expect(warnings.map((l) => /\/targetGroups\/\d+\/\w+/.exec(l)?.[0])).toEqual(['/targetGroups/0/slowStartSeconds', '/targetGroups/0/healthCheck', '/targetGroups/0/stickiness'])
+    expect(warnings.map((l) => /\/targetGroups\/\d+\/\w+/.exec(l)?.[0])).toEqual(['/targetGroups/0/stickiness'])
     expect(warnings.every((l) => l.includes('not active yet'))).toBe(true)
   })
 

@@ -90,6 +90,9 @@ export function fixture (options: { hooks?: PluginHooks, rules?: (forward: Rule)
     responseTimeoutMs: 1000,
     onForward: [],
     onResponse: [],
+    onRequestEnd: [],
+    onTargetFailure: [],
+    refresh () {},
   }
   const forward: Rule = { name: 'default', priority: Infinity, index: 0, action: { type: 'forward', groups: ['app'], weights: [1], pick: () => 'app' } }
   const plugin = options.hooks === undefined ? null : new PluginInstance('test', '1', options.hooks, true, options.timeoutMs ?? 1000, () => {})
@@ -109,6 +112,7 @@ export function fixture (options: { hooks?: PluginHooks, rules?: (forward: Rule)
     onRequest: withHook('onRequest'),
     onForward: withHook('onForward'),
     onResponse: withHook('onResponse'),
+    onRequestEnd: withHook('onRequestEnd'),
   }
   return { listener, pool, target, finished }
 }
