@@ -5,7 +5,7 @@
 //   every shard:  Observer (its own traffic) ──sendToLeader──► Leader                          │
 //                 Eligibility (targetState answers) ◄── onState ◄──────────────────────────────┘
 import { randomUUID } from 'node:crypto'
-import type { PluginDefinition, PluginGroup } from '../../core/plugin-api.ts'
+import type { PluginDefinition, PluginGroup, PluginHooks } from '../../core/plugin-api.ts'
 import { configProblems, Outcome } from '../../core/plugin-runtime.ts'
 import { Eligibility } from './eligibility.ts'
 import { Leader } from './leader.ts'
@@ -42,10 +42,9 @@ export default {
       if (update()) env.refreshTargets()
     }
 
-    return {
-      onGroups (raw) {
-        // The core validated each group's section against targetGroupConfig (defaults filled) before this.
-        const next = raw as ReadonlyArray<PluginGroup<GroupSection>>
+    const hooks: PluginHooks<GroupSection> = {
+      // The core validated each group's section against targetGroupConfig (defaults filled) before this.
+      onGroups (next) {
         const problems = next.flatMap((g) => sectionProblems(g.path, g.config))
         if (problems.length > 0) throw configProblems(problems)
         groups = next
@@ -88,5 +87,6 @@ export default {
         ramp.close()
       },
     }
+    return hooks
   },
 } satisfies PluginDefinition<typeof configSchema>
