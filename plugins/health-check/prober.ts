@@ -4,6 +4,7 @@
 import type { ProbeResult } from './health.ts'
 import type { ProbeRequest } from './probe.task.ts'
 import type { HealthCheckConfig } from './schema.ts'
+import { Reason } from './state.ts'
 
 export interface ProbeTarget {
   readonly host: string
@@ -65,14 +66,6 @@ export class Prober {
     this.#stop(slot)
   }
 
-  /** The (group, target) pairs watched: for the leader to drop those no longer served. */
-  keys (): IterableIterator<string> { return this.#slots.keys() }
-
-  unwatchKey (key: string): void {
-    const slot = this.#slots.get(key)
-    if (slot !== undefined) this.unwatch(slot.group, slot.targetId)
-  }
-
   close (): void {
     this.#closed = true
     for (const slot of this.#slots.values()) this.#stop(slot)
@@ -109,7 +102,7 @@ export class Prober {
     } catch (err) {
       // The pool failed the task (time limit, a crashed thread): ALB's Elb.InternalError is not the target's
       // fault, but a target we cannot check is not known healthy either.
-      result = { ok: false, reason: 'Target.FailedHealthChecks', description: `probe did not run: ${(err as Error).message}` }
+      result = { ok: false, reason: Reason.Failed, description: `probe did not run: ${(err as Error).message}` }
     }
     slot.running = false
     if (slot.stopped || this.#closed) return
@@ -120,6 +113,6 @@ export class Prober {
   }
 }
 
-export function keyOf (group: string, targetId: string): string {
+function keyOf (group: string, targetId: string): string {
   return group + '\n' + targetId
 }
