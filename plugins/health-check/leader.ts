@@ -39,6 +39,14 @@ export class Leader {
   #seenGroups = false
   /** Once this leader has acted on a result, a foreign state is a retiring leader's, not one to resume. */
   #acted = false
+  /** Targets whose report may have changed and is not sent yet. */
+  readonly #toReport = new Map<Tracked, string>()
+  /**
+   * Set by the first groups of a leader with no predecessor's state yet: their reports wait for the next turn
+   * (or the first result), so a predecessor's state that the core hands right after them is adopted first and
+   * nothing it reported is reported again.
+   */
+  #holdReports = false
   #publish: NodeJS.Immediate | null = null
   #ejectTimer: NodeJS.Timeout | null = null
   #closed = false
@@ -52,6 +60,7 @@ export class Leader {
   /** The groups of a new snapshot: targets come and go, sections change; the tuples of those kept are kept. */
   setGroups (groups: ReadonlyArray<PluginGroup<GroupSection>>): void {
     const startup = !this.#seenGroups && this.#resumed === null
+    if (startup) this.#holdReports = true
     this.#seenGroups = true
     const now = this.#env.now()
     const names = new Set<string>()
@@ -113,6 +122,7 @@ export class Leader {
         this.#report(name, tr)
       }
     }
+    this.#releaseReports()
     this.#armEjections()
     this.#dirty()
   }
@@ -121,6 +131,7 @@ export class Leader {
   observe (m: ObservationMessage, fromShard: number): void {
     if (this.#closed) return
     this.#acted = true
+    this.#releaseReports()
     this.#acks[fromShard] = [m.from, m.seq]
     const now = this.#env.now()
     for (const [group, id, reset, failures] of m.obs) {
@@ -169,6 +180,7 @@ export class Leader {
     const hc = lg?.section.healthCheck
     if (tr === undefined || hc === undefined) return
     this.#acted = true
+    this.#releaseReports() // the initial reports go out before the verdict
     const before = tr.t.join()
     const now = this.#env.now()
     applyProbe(tr.t, r, hc, tr.startup, now)
@@ -180,11 +192,26 @@ export class Leader {
   }
 
   #report (group: string, tr: Tracked): void {
-    const key = keyOf(tr.t)
-    if (key === tr.reported) return
-    tr.reported = key
-    const r = reportOf(tr.t)
-    this.#env.reportTarget(group, tr.info.id, { state: r.state, reason: r.reason, description: this.#describe(r.reason, tr) })
+    this.#toReport.set(tr, group)
+    if (this.#holdReports) this.#dirty()
+    else this.#sendReports()
+  }
+
+  #releaseReports (): void {
+    this.#holdReports = false
+    this.#sendReports()
+  }
+
+  #sendReports (): void {
+    for (const [tr, group] of this.#toReport) {
+      if (this.#groups.get(group)?.targets.get(tr.info.id) !== tr) continue // gone since
+      const key = keyOf(tr.t)
+      if (key === tr.reported) continue
+      tr.reported = key
+      const r = reportOf(tr.t)
+      this.#env.reportTarget(group, tr.info.id, { state: r.state, reason: r.reason, description: this.#describe(r.reason, tr) })
+    }
+    this.#toReport.clear()
   }
 
   #describe (reason: string | null, tr: Tracked): string | null {
@@ -222,12 +249,14 @@ export class Leader {
     this.#armEjections()
   }
 
-  /** Publishes once per turn of the event loop, however many changes it had. */
+  /** Reports and publishes once per turn of the event loop, however many changes it had. */
   #dirty (): void {
     if (this.#closed) return
     this.#publish ??= setImmediate(() => {
       this.#publish = null
-      if (!this.#closed) this.#env.publish(this.#snapshot())
+      if (this.#closed) return
+      this.#releaseReports()
+      this.#env.publish(this.#snapshot())
     })
   }
 

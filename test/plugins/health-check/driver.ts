@@ -53,14 +53,18 @@ export class Driver {
     for (let i = 0; i < (opts.shards ?? 1); i++) this.shards.push({ index: i, hooks: {}, refreshes: 0 })
   }
 
-  /** Runs setup in every shard (or only in `only`: a replaced shard), then hands the last state, then the groups. */
-  async start (groups: DriverGroup[], only?: number): Promise<void> {
+  /**
+   * Runs setup in every shard (or only in `only`: a replaced shard), then hands the last state, then the groups
+   * (or the groups first: the order is the core's business, and the plugin must take either).
+   */
+  async start (groups: DriverGroup[], only?: number, stateAfterGroups = false): Promise<void> {
     this.groups = groups
     for (const s of this.shards) {
       if (only !== undefined && s.index !== only) continue
       s.hooks = await plugin.setup({}, this.#env(s))
-      if (this.lastState !== undefined) s.hooks.onState?.(structuredClone(this.lastState))
+      if (this.lastState !== undefined && !stateAfterGroups) s.hooks.onState?.(structuredClone(this.lastState))
       s.hooks.onGroups?.(this.pluginGroups())
+      if (this.lastState !== undefined && stateAfterGroups) s.hooks.onState?.(structuredClone(this.lastState))
     }
   }
 

@@ -61,7 +61,7 @@ describe('health-check in the harness', () => {
     })
     closers.push(() => h.close())
     expect(new Set(await picks(h, 3))).toEqual(new Set([id(live), id(sick), id(dead)])) // no verdict yet: fail-open
-    await until(() => lastState(h, id(dead)) !== 'initial Elb.InitialHealthChecking' && lastState(h, id(sick)) !== 'initial Elb.InitialHealthChecking')
+    await until(() => [live, sick, dead].every((p) => lastState(h, id(p)) !== undefined && lastState(h, id(p)) !== 'initial Elb.InitialHealthChecking'))
     await h.settle()
     expect([lastState(h, id(live)), lastState(h, id(sick)), lastState(h, id(dead))]).toEqual([
       'healthy', 'unhealthy Target.ResponseCodeMismatch', 'unhealthy Target.ConnectionRefused',

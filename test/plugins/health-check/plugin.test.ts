@@ -32,6 +32,14 @@ async function advance (ms: number): Promise<void> {
   for (let i = 0; i < 4; i++) await vi.advanceTimersByTimeAsync(1)
 }
 
+/** Moves the clock in steps of 100 ms until `target` has been probed `n` more times. */
+async function untilProbed (d: Driver, target: string, n = 1): Promise<void> {
+  const count = (): number => d.probes.filter((p) => `${p.host}:${p.port}` === target).length
+  const goal = count() + n
+  for (let i = 0; i < 1000 && count() < goal; i++) await advance(100)
+  expect(count()).toBe(goal)
+}
+
 function make (shards = 1): Driver {
   driver = new Driver({ shards, probe: (req) => Promise.resolve(script.get(`${req.host}:${req.port}`) ?? PASS) })
   return driver
@@ -52,9 +60,9 @@ describe('start-up', () => {
     script.set(B, REFUSED)
     await d.start([group([A, B], { healthCheck: HC, slowStartSeconds: 30 })])
     expect(d.eligible('api')).toEqual([A, B]) // fail-open: no verdict yet
-    expect(d.states('api')).toEqual({ [A]: 'initial Elb.InitialHealthChecking', [B]: 'initial Elb.InitialHealthChecking' })
     await advance(0)
     expect(d.probes.map((p) => `${p.host}:${p.port}`)).toEqual([A, B])
+    expect(d.reports.map((r) => `${r.target} ${r.state}`)).toEqual([`${A} initial`, `${B} initial`, `${A} healthy`, `${B} unhealthy`])
     expect(d.states('api')).toEqual({ [A]: 'healthy', [B]: 'unhealthy Target.ConnectionRefused' })
     for (const shard of [0, 1]) expect(d.view('api', shard)).toEqual([{ id: A, eligible: true, weight: 1 }, { id: B, eligible: false, weight: 1 }])
   })
@@ -123,14 +131,14 @@ describe('thresholds after start-up', () => {
     await d.start([group([A, B], { healthCheck: HC })])
     await advance(0)
     script.set(A, REFUSED)
-    await advance(5_500)
+    await untilProbed(d, A)
     expect(d.eligible('api')).toEqual([A, B]) // one failure: still in
-    await advance(5_500)
+    await untilProbed(d, A)
     expect(d.eligible('api')).toEqual([B])
     script.delete(A)
-    await advance(5_500 * 2)
+    await untilProbed(d, A, 2)
     expect(d.eligible('api')).toEqual([B])
-    await advance(5_500)
+    await untilProbed(d, A)
     expect(d.eligible('api')).toEqual([A, B])
   })
 
@@ -155,11 +163,38 @@ describe('thresholds after start-up', () => {
     expect(d.shards.map((s) => s.refreshes)).toEqual(before)
     script.set(A, REFUSED)
     const published = d.lastState
-    await advance(5_500) // one failure: a new state (its count), the same answers
+    await untilProbed(d, A) // one failure: a new state (its count), the same answers
     expect(d.lastState).not.toEqual(published)
     expect(d.shards.map((s) => s.refreshes)).toEqual(before)
-    await advance(5_500) // the second: A is out
+    await untilProbed(d, A) // the second: A is out
     expect(d.shards.map((s) => s.refreshes)).toEqual(before.map((n) => n + 1))
+  })
+})
+
+describe('config changes', () => {
+  it('makes every target healthy at once when healthCheck is removed, and stops probing', async () => {
+    const d = make()
+    script.set(B, REFUSED)
+    await d.start([group([A, B], { healthCheck: HC })])
+    await advance(0)
+    expect(d.eligible('api')).toEqual([A])
+    d.setGroups([group([A, B], { outlierDetection: {} })])
+    await advance(0)
+    expect(d.states('api')).toEqual({ [A]: 'healthy', [B]: 'healthy' })
+    expect(d.eligible('api')).toEqual([A, B])
+    const probes = d.probes.length
+    await advance(30_000)
+    expect(d.probes.length).toBe(probes)
+  })
+
+  it('stops probing the targets of a group no longer served', async () => {
+    const d = make()
+    await d.start([group([A], { healthCheck: HC }), group([B], { healthCheck: HC }, 'web')])
+    await advance(0)
+    d.setGroups([group([A], { healthCheck: HC })])
+    d.probes = []
+    await advance(30_000)
+    expect(new Set(d.probes.map((p) => p.host))).toEqual(new Set(['10.0.0.1']))
   })
 })
 
@@ -385,6 +420,22 @@ describe('a replaced leader', () => {
     await advance(5_500) // B's second failure in a row: the count went on from the state
     expect(d.states('api')[B]).toBe('unhealthy Target.ConnectionRefused')
     expect(d.eligible('api', 1)).toEqual([A])
+  })
+
+  it('resumes just as well when the last state comes after the first groups', async () => {
+    const d = make()
+    await d.start([group([A, B], { healthCheck: HC })])
+    await advance(0)
+    script.set(A, REFUSED)
+    await untilProbed(d, A) // A: one failure of two
+    const reports = d.reports.length
+    await d.shards[0]!.hooks.close?.()
+    await d.start(d.groups, 0, true)
+    await untilProbed(d, A)
+    await untilProbed(d, B)
+    // A fresh start would report both initial, then A unhealthy and B healthy; resumed, only A's second
+    // failure in a row is news.
+    expect(d.reports.slice(reports).map((r) => `${r.target} ${r.state} ${r.reason}`)).toEqual([`${A} unhealthy Target.ConnectionRefused`])
   })
 
   it('ignores a state of an older generation', async () => {
