@@ -165,9 +165,10 @@ function announceGroups (msg: SnapshotMessage, members: ReadonlyMap<string, Grou
     try {
       p.hooks.onGroups!(groups)
     } catch (err) {
-      p.verdict('onGroups', err)
+      // A refusal with paths is the config's problem, not the plugin failing: not counted, not logged.
       const problems = (err as { problems?: unknown }).problems
       if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
+      p.verdict('onGroups', err)
       throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
     }
   }

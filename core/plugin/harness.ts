@@ -337,9 +337,9 @@ class Harness implements PluginHarness {
     try {
       hooks.onGroups(groups)
     } catch (err) {
-      this.plugin.verdict('onGroups', err)
       const problems = (err as { problems?: Array<{ path: string, message: string }> }).problems
       if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
+      this.plugin.verdict('onGroups', err)
       throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [this.plugin.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
     }
   }
