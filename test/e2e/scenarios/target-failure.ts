@@ -181,7 +181,8 @@ await pf.stop()
 await Promise.all(backends.map((b) => new Promise((resolve) => { b.server.closeAllConnections(); b.server.close(resolve) })))
 
 // Failed connects during the down phase; the last sample with more than one (a probe makes one per interval).
-const down = fails.filter((f) => f.at >= killAt && f.at <= restartAt)
+// From the last sample before the kill, so attempts in the kill's first 50 ms count too.
+const down = fails.filter((f, i) => f.at <= restartAt && (f.at >= killAt || (fails[i + 1]?.at ?? Infinity) >= killAt))
 let lastTry = killAt
 for (let i = 1; i < down.length; i++) if (down[i]!.n - down[i - 1]!.n > 1) lastTry = down[i]!.at
 const ms = (x: number): number | null => Number.isFinite(x) ? Math.round(x) : null
