@@ -201,7 +201,7 @@ describe('plugin harness', () => {
 })
 
 describe('pluginHarness: background work, state and target state', () => {
-  it('runs a task in this thread, hands published state to onState, and rebuilds groups on refreshTargets', async () => {
+  it('runs a task in this thread, hands published state to onState, and changes groups on refreshTargets', async () => {
     const { default: healthLite } = await import('../../e2e/fixtures/plugins/health-lite.ts')
     const h = await pluginHarness(healthLite, { intervalMs: 20 }, { targetGroups: { app: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }] } })
     // Nothing listens on ports 1 and 2: the probe finds both down, and both leave the rotation.
