@@ -152,9 +152,10 @@ const poller = (async () => {
     const at = now()
     fails.push({ at, n: attemptFails() })
     const targets = await view().catch(() => [] as TargetView[])
+    const seen = now() // a change counts when its answer arrived: never earlier than it was shown
     for (const t of targets) {
       if (t.port !== victimPort) { if (t.state !== 'healthy') othersNotHealthy++; continue }
-      if (t.state !== lastState) transitions.push({ at, state: t.state, reason: t.reason })
+      if (t.state !== lastState) transitions.push({ at: seen, state: t.state, reason: t.reason })
       lastState = t.state
     }
     await sleep(Math.max(0, at + 50 - now()))
