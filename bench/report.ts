@@ -22,6 +22,8 @@ export interface Results {
   idleShards2: number[] // bytes, Pilotfish --shards 2, one per repetition
   /** The plugin reload scenario (test/e2e/scenarios/reload-under-load.ts), when it ran. */
   reload?: ReloadScenario
+  /** The target killed and restarted under load (test/e2e/scenarios/target-failure.ts), when it ran. */
+  targetFailure?: TargetFailureScenario
 }
 
 export interface ReloadScenario {
@@ -39,8 +41,27 @@ export interface ReloadScenario {
   retiringAtEnd: number
 }
 
+interface Phase { ok: number, failed: number, errors: string[], byName: Record<string, number> }
+
+/** What target-failure.ts prints (times in ms, null when it did not happen within the run). */
+export interface TargetFailureScenario {
+  seconds: number
+  config: { shards: number, workers: number, healthCheck: Record<string, unknown>, outlierDetection?: Record<string, unknown> }
+  ok: number
+  failed: number
+  phases: { before: Phase, down: Phase, after: Phase }
+  detectMs: number | null
+  detectReason: string | null
+  noTrafficMs: number | null
+  refusedConnects: number
+  recoverMs: number | null
+  firstServedMs: number | null
+  downMs: number
+}
+
 export const pilotfish = 'Pilotfish'
 const withNoop = 'Pilotfish + no-op plugin'
+const withHealth = 'Pilotfish + health checks'
 const reference = 'undici reference'
 const haproxy = 'HAProxy'
 const MiB = 1024 * 1024
@@ -78,6 +99,11 @@ function added (r: Results, peer: string, pick: (s: RateSample) => number): numb
   const direct = r.rate.get('direct') ?? []
   return (r.rate.get(peer) ?? []).map((s, i) => pick(s) - pick(direct[i] ?? { p50ms: NaN, p99ms: NaN, achievedRps: NaN, backlogged: 0, errors: 0, foreignPct: NaN }))
 }
+/** peer ÷ other per round (each round ran both minutes apart), for the rounds both have. */
+function perRound (r: Results, peer: string, other: string, b: string, f: (s: LoadSample) => number | undefined): number[] {
+  const o = samples(r, other, b)
+  return samples(r, peer, b).map((s, i) => (f(s) ?? NaN) / (o[i] === undefined ? NaN : f(o[i]) ?? NaN)).filter(Number.isFinite)
+}
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`
 const ratio = (a: number, b: number): string => Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—'
 
@@ -101,6 +127,19 @@ export function renderTables (r: Results, peers: readonly string[]): string {
     lines.push(`| ${peer} | ${ratio(med(r, pilotfish, small, (s) => s.rps), med(r, peer, small, (s) => s.rps))} | ` +
       `${ratio(med(r, pilotfish, large, (s) => s.rps), med(r, peer, large, (s) => s.rps))} | ${ratio(cpu(pilotfish, small), cpu(peer, small))} | ` +
       `${ratio(cpu(pilotfish, large), cpu(peer, large))} | ${ratio(median(peakPerRep(r, pilotfish)), median(peakPerRep(r, peer)))} |`)
+  }
+  const costs = [withNoop, withHealth].filter((p) => peers.includes(p))
+  if (costs.length > 0 && peers.includes(pilotfish)) {
+    lines.push('', 'What a feature costs: peer ÷ plain Pilotfish, per round (both minutes apart), median (min–max) over rounds:', '')
+    lines.push('| ratio | requests/s 12 B | requests/s 16 KiB | CPU/request 12 B | CPU/request 16 KiB |')
+    lines.push('|---|--:|--:|--:|--:|')
+    for (const peer of costs) {
+      const [small, large] = [bodies[0].label, bodies[1].label]
+      const rps = (s: LoadSample): number => s.rps
+      const cpu = (s: LoadSample): number | undefined => s.cpuUsPerRequest
+      lines.push(`| ${peer} ÷ ${pilotfish} | ${cell(perRound(r, peer, pilotfish, small, rps), 2)} | ${cell(perRound(r, peer, pilotfish, large, rps), 2)} | ` +
+        `${cell(perRound(r, peer, pilotfish, small, cpu), 2)} | ${cell(perRound(r, peer, pilotfish, large, cpu), 2)} |`)
+    }
   }
   lines.push('', 'At a fixed ~1,000 requests/s (12 B, bench/rate.ts, 10 keep-alive connections); added = peer − direct in the same round:', '')
   lines.push('| peer | achieved req/s | p50 ms | p99 ms | added p50 ms | added p99 ms |')
@@ -145,13 +184,14 @@ export function renderTargets (r: Results): string {
     `peak RSS under load: Pilotfish ${(peakPf / MiB).toFixed(1)} MiB, ${(peakPf / peakRef).toFixed(2)}× the undici reference's ${(peakRef / MiB).toFixed(1)} MiB (target ≤ 0.5×)`)
   const idle = median(r.idleShards2)
   verdict(known(idle) ? idle < 100e6 : undefined, `idle RSS with --shards 2: ${(idle / 1e6).toFixed(1)} MB = ${(idle / MiB).toFixed(1)} MiB (target < 100 MB)`)
-  for (const b of bodies) {
-    // Per round, against plain Pilotfish in the same round: the two ran minutes apart at most.
-    const plain = samples(r, pilotfish, b.label)
-    const ratios = samples(r, withNoop, b.label).map((s, i) => s.rps / (plain[i]?.rps ?? NaN)).filter(Number.isFinite)
-    const ratio = median(ratios)
-    verdict(ratios.length > 0 ? ratio >= 0.95 : undefined,
-      `one no-op plugin with a request hook, ${b.label}: ${(ratio * 100).toFixed(1)} % of plain Pilotfish's throughput, per-round ${cell(ratios.map((x) => x * 100), 1)} % (target: overhead < 5 %)`)
+  for (const [peer, what] of [[withNoop, 'one no-op plugin with a request hook'], [withHealth, 'active health checks and outlier detection on the group']] as const) {
+    for (const b of bodies) {
+      // Per round, against plain Pilotfish in the same round: the two ran minutes apart at most.
+      const ratios = perRound(r, peer, pilotfish, b.label, (s) => s.rps)
+      const ratio = median(ratios)
+      verdict(ratios.length > 0 ? ratio >= 0.95 : undefined,
+        `${what}, ${b.label}: ${(ratio * 100).toFixed(1)} % of plain Pilotfish's throughput, per-round ${cell(ratios.map((x) => x * 100), 1)} % (target: overhead < 5 %)`)
+    }
   }
   const rl = r.reload
   if (rl !== undefined) {
@@ -160,6 +200,12 @@ export function renderTargets (r: Results): string {
     verdict(ok, `plugin code reloaded ${rl.reloadStatuses.length}× in ${rl.seconds.toFixed(0)} s under keep-alive and new-connection load: ` +
       `${rl.ok} requests, ${rl.failed} failed${rl.errors.length > 0 ? ` (${rl.errors.slice(0, 3).join('; ')})` : ''}; ` +
       `${Object.keys(rl.byCode).length} generations answered, each response from one; WebSocket held across all reloads: ${rl.wsAfter === 'echo after' ? 'yes' : `no (${rl.wsAfter})`} (target: zero failed)`)
+  }
+  const tf = r.targetFailure
+  if (tf !== undefined) {
+    verdict(tf.failed === 0 && tf.recoverMs !== null, `one of 3 targets killed under GET load and restarted: ${tf.ok} requests, ${tf.failed} failed` +
+      `${tf.failed > 0 ? ` (${[...tf.phases.down.errors, ...tf.phases.after.errors, ...tf.phases.before.errors].slice(0, 3).join('; ')})` : ''}; ` +
+      `unhealthy after ${tf.detectMs ?? '—'} ms, healthy again ${tf.recoverMs ?? '—'} ms after its restart (target: zero failed body-less requests)`)
   }
   const addPf = median(added(r, pilotfish, (x) => x.p99ms))
   const addHa = median(added(r, haproxy, (x) => x.p99ms))
@@ -174,17 +220,34 @@ export function renderTargets (r: Results): string {
  */
 export function renderBaseline (r: Results, base: string): string {
   const out: string[] = []
-  const perRound = (peer: string, other: string, b: string, f: (s: LoadSample) => number | undefined): number[] => {
-    const o = samples(r, other, b)
-    return samples(r, peer, b).map((s, i) => (f(s) ?? NaN) / (o[i] === undefined ? NaN : f(o[i]) ?? NaN)).filter(Number.isFinite)
-  }
   const row = (what: string, other: string, b: string, f: (s: LoadSample) => number | undefined): void => {
     if (samples(r, other, b).length === 0) return // that peer was not in the run
-    out.push(`| ${what} | ${cell(perRound(pilotfish, other, b, f), 2)} | ${cell(perRound(base, other, b, f), 2)} |`)
+    out.push(`| ${what} | ${cell(perRound(r, pilotfish, other, b, f), 2)} | ${cell(perRound(r, base, other, b, f), 2)} |`)
   }
   out.push(`| ratio, per round: median (min–max) | work tree | ${base} |`, '|---|--:|--:|')
   for (const b of bodies) row(`throughput ${b.label} ÷ undici reference`, reference, b.label, (s) => s.rps)
   for (const b of bodies) row(`throughput ${b.label} ÷ HAProxy`, haproxy, b.label, (s) => s.rps)
   for (const b of bodies) row(`CPU µs per request ${b.label} ÷ HAProxy`, haproxy, b.label, (s) => s.cpuUsPerRequest)
+  return out.join('\n')
+}
+
+/** The target-failure scenario as a section of its own: what failed in each phase, and how long each step took. */
+export function renderTargetFailure (tf: TargetFailureScenario): string {
+  const hc = tf.config.healthCheck
+  const od = tf.config.outlierDetection
+  const ms = (x: number | null): string => x === null ? 'not within the run' : `${x} ms`
+  const out = [
+    `One of 3 backends killed (connections reset, port refusing) under GET load (${tf.config.workers} clients, half keep-alive, half a new connection ` +
+    `per request; Pilotfish --shards ${tf.config.shards}, not pinned), down ${(tf.downMs / 1000).toFixed(1)} s, then listening again on its port; ` +
+    `healthCheck \`${JSON.stringify(hc)}\`, outlierDetection ${od === undefined ? 'off' : `\`${JSON.stringify(od)}\``} (test/e2e/scenarios/target-failure.ts, in a network namespace of its own):`, '',
+    '| phase | ok | failed | first errors |', '|---|--:|--:|---|',
+  ]
+  for (const [name, p] of [['before the kill', tf.phases.before], ['down', tf.phases.down], ['after the restart', tf.phases.after]] as const) {
+    out.push(`| ${name} | ${p.ok} | ${p.failed} | ${p.errors.slice(0, 2).join('; ').replace(/\|/g, '\\|') || '—'} |`)
+  }
+  out.push('', `- detected (admin API shows it unhealthy${tf.detectReason === null ? '' : `, ${tf.detectReason}`}): ${ms(tf.detectMs)} after the kill`)
+  out.push(`- no more proxied connection attempts to the dead port (last 50 ms with more than one refused connect): ${ms(tf.noTrafficMs)} after the kill; ` +
+    `${tf.refusedConnects} refused connects while down, probes included`)
+  out.push(`- recovered (healthy again): ${ms(tf.recoverMs)} after the restart; first response from it: ${ms(tf.firstServedMs)} after the restart`)
   return out.join('\n')
 }

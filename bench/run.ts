@@ -8,11 +8,11 @@ import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { baselinePeer, bodies, loadCore, mallocEnv, peers, pilotfishEntry, proxyCore, startUpstream, type Context, type Peer, type Running } from './peers.ts'
 import { cpuMicros, freePort, machineBusyMicros, selfAndChildrenMicros, httpGet, killAllNow, pollPeakRss, processTree, rssBytes, start, stop, track, waitForQuiet, waitHttp } from './procs.ts'
-import { renderBaseline, renderTables, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
+import { renderBaseline, renderTables, renderTargetFailure, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
 import { checkCores, ensureDebianPackages, ensureNpmPeers, snapshotCommit, snapshotPilotfish } from './setup.ts'
 import { runWrk } from './wrk.ts'
 import { runInOwnNetns } from '../test/e2e/netns.ts'
-import type { ReloadScenario } from './report.ts'
+import type { ReloadScenario, TargetFailureScenario } from './report.ts'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({
@@ -26,8 +26,8 @@ const { values } = parseArgs({
   },
 })
 if (values.help === true) {
-  process.stdout.write('npm run bench -- [--reps N (3)] [--duration SECONDS (10)] [--quick (1 rep, 3 s, the quick peers, no reload scenario)]\n' +
-    '  [--peers "Pilotfish,Pilotfish + no-op plugin" (only these peers, plus direct; no reload scenario)]\n' +
+  process.stdout.write('npm run bench -- [--reps N (3)] [--duration SECONDS (10)] [--quick (1 rep, 3 s, the quick peers, no scenarios)]\n' +
+    '  [--peers "Pilotfish,Pilotfish + no-op plugin" (only these peers, plus direct; no reload or target-failure scenario)]\n' +
     '  [--baseline REV (also plain Pilotfish at that commit, in the same rounds; its ratios beside the work tree\'s)]\n')
   process.exit(0)
 }
@@ -126,6 +126,18 @@ async function reloadScenario (ctx: Context): Promise<ReloadScenario> {
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as ReloadScenario
 }
 
+/**
+ * The issue's target-failure scenario: one of 3 backends killed under load for 10 s, then restarted. In a network
+ * namespace of its own too: nothing else on the machine can take the dead backend's port before it listens again,
+ * and the namespace's TCP counters, which tell when Pilotfish stopped trying the dead port, count only its traffic.
+ */
+async function targetFailureScenario (ctx: Context): Promise<TargetFailureScenario> {
+  const script = join(ctx.pilotfish, 'test/e2e/scenarios/target-failure.ts')
+  const run = await runInOwnNetns(script, ['--warmup', '5', '--seconds', '10', '--after', '5', '--workers', '8', '--shards', '2'], 180_000)
+  if (run.code !== 0) throw new Error(`target-failure scenario exited with ${run.code}: ${run.stderr.slice(-500)}`)
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TargetFailureScenario
+}
+
 function versions (): string {
   const first = (cmd: string, args: string[]): string => (spawnSync(cmd, args, { encoding: 'latin1' }).stdout + spawnSync(cmd, args, { encoding: 'latin1' }).stderr).split('\n')[0]?.trim() ?? '?'
   return `Node ${process.version}; ${first('haproxy', ['-v'])}; ${first('nginx', ['-v'])}; ${first('wrk', ['-v'])}; kernel ${first('uname', ['-r'])}`
@@ -183,6 +195,8 @@ async function main (): Promise<void> {
   if (!quick && only === undefined) {
     log('bench: plugin reload scenario (20 reloads in 30 s)')
     results.reload = await reloadScenario(ctx).catch((e: unknown) => { log(`bench: reload scenario: ${(e as Error).message}`); return undefined })
+    log('bench: target-failure scenario (one of 3 targets killed for 10 s under load, then restarted)')
+    results.targetFailure = await targetFailureScenario(ctx).catch((e: unknown) => { log(`bench: target-failure scenario: ${(e as Error).message}`); return undefined })
   }
 
   const header = [
@@ -193,7 +207,8 @@ async function main (): Promise<void> {
     `Pilotfish measured: a copy of the work tree taken at the start, ${pilotfish.version}. ${versions()}`, '',
   ].join('\n')
   const before = values.baseline === undefined ? '' : `\n\nBefore and after (the work tree against ${values.baseline}, same rounds):\n\n${renderBaseline(results, `Pilotfish @${values.baseline}`)}\n`
-  const text = `${header}\n${renderTables(results, selected.map((p) => p.name))}\n\nTargets:\n\n${renderTargets(results)}\n${before}`
+  const failure = results.targetFailure === undefined ? '' : `\nA target killed and restarted under load:\n\n${renderTargetFailure(results.targetFailure)}\n`
+  const text = `${header}\n${renderTables(results, selected.map((p) => p.name))}\n\nTargets:\n\n${renderTargets(results)}\n${failure}${before}`
   mkdirSync(join(repo, 'bench/results'), { recursive: true })
   writeFileSync(join(repo, 'bench/results/latest.md'), text)
   process.stdout.write(text)
