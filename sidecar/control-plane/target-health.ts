@@ -18,6 +18,9 @@ export interface TargetHealthView {
   since: number
 }
 
+/** A shown state, and whether it stands for a plugin's word or only for the lack of one. */
+interface Shown extends TargetHealthView { assumed: boolean }
+
 /** One change of a target's state: one log line, one count. */
 export interface TargetStateChange extends TargetHealthView {
   group: string
@@ -34,7 +37,7 @@ export class TargetHealth {
   /** What plugins reported, by group and target. */
   readonly #reported = new Map<string, Reported>()
   /** The state shown now, by group and target. */
-  readonly #shown = new Map<string, TargetHealthView>()
+  readonly #shown = new Map<string, Shown>()
   /** Transitions into each state, by group, target and state: /metrics' counter. */
   readonly transitions = new Map<string, number>()
   #inputs: { config: SidecarConfig, draining: readonly Draining[], maintenance: readonly MaintenanceTarget[], used: ReadonlySet<string> } | null = null
@@ -58,12 +61,15 @@ export class TargetHealth {
   }
 
   view (group: string, target: string): TargetHealthView | undefined {
-    return this.#shown.get(key(group, target))
+    const shown = this.#shown.get(key(group, target))
+    if (shown === undefined) return undefined
+    const { assumed: _, ...view } = shown
+    return view
   }
 
   /** Every shown state, for /metrics. */
   * all (): Iterable<{ group: string, target: string, view: TargetHealthView }> {
-    for (const [k, view] of this.#shown) {
+    for (const [k, view] of this.#shown) { // (a Shown is a TargetHealthView: `assumed` rides along unread)
       const [group, target] = k.split('\u0000') as [string, string]
       yield { group, target, view }
     }
@@ -74,18 +80,20 @@ export class TargetHealth {
     if (inputs === null) return
     const now = Date.now()
     const seen = new Set<string>()
-    const show = (group: string, target: string, next: Omit<TargetHealthView, 'since'>): void => {
+    const show = (group: string, target: string, next: Omit<TargetHealthView, 'since'>, assumed = false): void => {
       const k = key(group, target)
       seen.add(k)
       const before = this.#shown.get(k)
       if (before !== undefined && before.state === next.state && before.reason === next.reason && before.description === next.description) return
       const since = before !== undefined && before.state === next.state ? before.since : now
-      const view = { ...next, since }
-      this.#shown.set(k, view)
+      const view: TargetHealthView = { ...next, since }
+      this.#shown.set(k, { ...view, assumed })
       if (before?.state === next.state) return // a new reason, the same state: shown, not a transition
       const tk = `${group}\u0000${target}\u0000${next.state}`
       this.transitions.set(tk, (this.transitions.get(tk) ?? 0) + 1)
-      this.onChange({ group, target, previous: before?.state ?? null, ...view })
+      // A plugin's first word on a target replaces no state of its own: a new target, not a change from the
+      // `healthy` shown while nobody had reported (the first report of a start comes a moment after the publish).
+      this.onChange({ group, target, previous: before === undefined || before.assumed ? null : before.state, ...view })
     }
     for (const g of inputs.config.targetGroups) {
       for (const t of g.targets) {
@@ -101,7 +109,8 @@ export class TargetHealth {
           continue
         }
         const r = this.#reported.get(key(g.name, id))
-        show(g.name, id, r === undefined ? { state: 'healthy', reason: null, description: null } : { ...r })
+        if (r === undefined) show(g.name, id, { state: 'healthy', reason: null, description: null }, true)
+        else show(g.name, id, { ...r })
       }
       for (const d of inputs.draining) {
         if (d.group !== g.name) continue

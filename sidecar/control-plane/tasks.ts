@@ -6,6 +6,11 @@ import type { Piscina } from 'piscina'
 
 /** Pool threads that run no task for this long exit: a sidecar whose plugins run no tasks keeps none. */
 const IDLE_TIMEOUT_MS = 30_000
+/**
+ * A pool thread's young generation, in MiB. Tasks are short and their garbage dies young; V8's default lets a
+ * thread that runs a probe every few seconds grow a 16–32 MiB new space it never needs.
+ */
+const POOL_YOUNG_GENERATION_MB = 4
 
 export class TaskPools {
   #pools = new Map<number, Promise<Piscina>>()
@@ -18,6 +23,7 @@ export class TaskPools {
         minThreads: 0,
         maxThreads: Math.max(1, Math.floor(availableParallelism() / 2)),
         idleTimeout: IDLE_TIMEOUT_MS,
+        resourceLimits: { maxYoungGenerationSizeMb: POOL_YOUNG_GENERATION_MB },
       }))
       this.#pools.set(generation, pool)
     }

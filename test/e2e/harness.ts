@@ -99,11 +99,21 @@ export function statuses (text: string): number[] {
   return [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]))
 }
 
-/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
+/**
+ * A port on 127.0.0.1 that nothing listens on (bound, then closed). Taken below the kernel's ephemeral range
+ * (32768 and up), so no other test's `listen(0)` or outgoing connection is handed it meanwhile, and a test can
+ * bring a server up on it later.
+ */
 export async function deadPort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    const s = net.createServer()
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false))
+      s.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (!ok) continue
+    await new Promise((resolve) => s.close(resolve))
+    return port
+  }
 }
