@@ -167,7 +167,10 @@ export function renderTables (r: Results, peers: readonly string[]): string {
 /** The issue's targets, each PASS, FAIL or SKIP (a peer it needs was not run), with the numbers behind it. */
 export function renderTargets (r: Results): string {
   const out: string[] = []
-  const verdict = (ok: boolean | undefined, text: string): void => { out.push(`- ${ok === undefined ? 'SKIP' : ok ? 'PASS' : 'FAIL'}: ${text}`) }
+  // A target whose peers were not in the run names itself only: its numbers would read NaN.
+  const verdict = (ok: boolean | undefined, text: string): void => {
+    out.push(ok === undefined ? `- SKIP: ${text.split(':')[0]} (a peer it needs was not in this run)` : `- ${ok ? 'PASS' : 'FAIL'}: ${text}`)
+  }
   const known = (...xs: number[]): boolean => xs.every(Number.isFinite)
   for (const [b, need] of [[bodies[0].label, 1.7], [bodies[1].label, 1.5]] as const) {
     const pf = med(r, pilotfish, b, (s) => s.rps)
