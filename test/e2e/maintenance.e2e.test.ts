@@ -98,6 +98,41 @@ describe('maintenance', () => {
     expect((await maintenance(b.port, 'DELETE')).status).toBe(200)
   })
 
+  it('drains a deregistered target under load with no failed request, while its WebSocket goes on', async () => {
+    const c = await startBackend('c')
+    const wsc = new WebSocketServer({ server: c.server })
+    wsc.on('connection', (ws) => ws.on('message', (data) => ws.send(`c ${data.toString()}`)))
+    try {
+      expect((await callJson(`${pf.admin}/v1/target-groups/app/targets`, 'POST', { host: '127.0.0.1', port: c.port })).status).toBe(201)
+      // Only c answers an upgrade with "c …" (b echoes "echo …", a does not upgrade): try until one lands on c.
+      let ws: WebSocket | null = null
+      for (let i = 0; i < 15 && ws === null; i++) {
+        const s = new WebSocket(`ws://127.0.0.1:${pf.port}/chat`)
+        const got = await new Promise<string | null>((resolve) => {
+          s.onopen = () => { s.onmessage = (e) => resolve(String(e.data)); s.send('who') }
+          s.onerror = () => resolve(null)
+        })
+        if (got === 'c who') ws = s
+        else s.close()
+      }
+      if (ws === null) throw new Error('no WebSocket reached c')
+      const open = ws
+      const load = await underLoad(pf.port, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        expect((await callJson(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:${c.port}`, 'DELETE')).status).toBe(200)
+        expect((await group()).find((t) => t.port === c.port)?.state).toBe('draining')
+        await new Promise((resolve) => setTimeout(resolve, 300))
+      }, 6)
+      expect(load.failed, load.errors.join('; ')).toBe(0)
+      const reply = await new Promise<string>((resolve) => { open.onmessage = (e) => resolve(String(e.data)); open.send('after') })
+      expect(reply).toBe('c after')
+      open.close()
+    } finally {
+      wsc.close()
+      await c.close()
+    }
+  })
+
   it('answers 404 for a target or group it does not have, and 400 for a malformed target id', async () => {
     expect((await fetch(`${pf.admin}/v1/target-groups/app/targets/127.0.0.1:1/maintenance`, { method: 'PUT' })).status).toBe(404)
     expect((await fetch(`${pf.admin}/v1/target-groups/nope/targets/127.0.0.1:${a.port}/maintenance`, { method: 'PUT' })).status).toBe(404)
