@@ -240,7 +240,7 @@ describe('slow start', () => {
 })
 
 describe('the health-check plugin as a plugin', () => {
-  it('shows in GET /v1/plugins with no plugins: entry, and reloads without losing target states', async () => {
+  it('shows in GET /v1/plugins with no plugins: entry, and reloads without losing target states (no target back through initial)', async () => {
     const ts = await targets(2)
     const pf = await sidecar(ts, { healthCheck: fast })
     await until(async () => (await states(pf)).every((t) => t.state === 'healthy'), 1000 + SLACK_MS, 'healthy at start')
@@ -248,11 +248,21 @@ describe('the health-check plugin as a plugin', () => {
     expect(plugins.map((p) => [p.name, p.from, p.state])).toEqual([['health-check', 'health-check', 'running']])
     // The admin API shows the config as given: the built-in is not added to it.
     expect((await callJson(`${pf.admin}/v1/config`)).body.plugins).toEqual([])
-    const load = await underLoad(pf.port, async () => {
-      expect((await callJson(`${pf.admin}/v1/plugins/health-check/reload`, 'POST')).status).toBe(200)
-      expect((await states(pf)).map((t) => t.state)).toEqual(['healthy', 'healthy'])
-    }, 4)
-    expect(load.failed, load.errors.join('; ')).toBe(0)
+    // A reload rolls a new shard generation (zero failed requests under load is the reload scenario's to show,
+    // in a network namespace with tcp_migrate_req: plugin-reload.e2e.test.ts). The new leader resumes from the
+    // published state: no target goes back through initial.
+    const initials = async (): Promise<string[]> => (await (await fetch(`${pf.admin}/metrics`)).text())
+      .split('\n').filter((l) => l.startsWith('pilotfish_target_state_transitions_total') && l.includes('state="initial"'))
+    const before = await initials()
+    expect(before).toHaveLength(2)
+    const reload = await callJson(`${pf.admin}/v1/plugins/health-check/reload`, 'POST')
+    expect(reload.status).toBe(200)
+    expect(reload.body.generation).toBe(2)
+    expect((await states(pf)).map((t) => t.state)).toEqual(['healthy', 'healthy'])
+    await sleep(1500) // a probe round of the new generation
+    expect((await states(pf)).map((t) => t.state)).toEqual(['healthy', 'healthy'])
+    expect((await sequential(pf.port, 4)).map((r) => r.status)).toEqual([200, 200, 200, 200])
+    expect(await initials()).toEqual(before) // each target entered initial once, at start
   })
 
   it('refuses bad sections with their JSON paths and keeps serving the running config', async () => {
