@@ -30,6 +30,7 @@ export class AccessLog {
       bytes_in: r.requestBytes,
       bytes_out: r.responseBytes,
       reason: r.reason || undefined,
+      retries: r.retries || undefined, // attempts after the first (redispatch, retry); `target` is the last one's
       user_agent: r.userAgent,
     })
   }

@@ -62,7 +62,7 @@ describe('pilotfish command line', () => {
       }
       expect(lines).toHaveLength(2)
       const failed = lines.find((l) => l.status === 502)!
-      expect(failed).toMatchObject({ type: 'request', listener: 'proxy', method: 'GET', target_group: 'targets', target: `127.0.0.1:${dead2}`, reason: 'target-connect-failed' })
+      expect(failed).toMatchObject({ type: 'request', listener: 'proxy', method: 'GET', target_group: 'targets', target: `127.0.0.1:${dead2}`, reason: 'target-connect-failed', retries: 1 })
       expect(pf.stdout()).not.toContain('hunter2')
     } finally {
       await pf.stop()
