@@ -25,7 +25,7 @@ export type FromShard =
   | { type: 'ready' }
   | { type: 'applied', version: number, usedGroups: string[] }
   | ApplyFailed
-  | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[], usedGroups: string[] }
+  | { type: 'stats', id: number, metrics: unknown[], endpoints: EndpointStats[], listeners: ListenerStats[] }
   | { type: 'drained', metrics: unknown[] } // the shard's final counts: a retired generation's requests still count
   | { type: 'plugin-state', plugin: string, state: unknown }
   | { type: 'plugin-message', plugin: string, message: unknown }

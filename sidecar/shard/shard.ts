@@ -127,7 +127,7 @@ export class Shard {
     for (const [name, l] of this.#listeners) {
       listeners.push({ name, port: l.port, connections: l.connectionCount, inFlight: l.busyCount })
     }
-    return { type: 'stats', id, metrics: this.metrics.toJSON(), endpoints, listeners, usedGroups: this.usedGroups }
+    return { type: 'stats', id, metrics: this.metrics.toJSON(), endpoints, listeners }
   }
 
   async drain (deadlineMs: number, closeIdle = true): Promise<void> {
