@@ -4,11 +4,17 @@
 // A health flip changes one group's targets in place (eligible, weight) and tells its core selector, instead
 // of rebuilding the snapshot: a flapping target must not reset every round robin and every hash ring.
 import type { Endpoint, Selector, SelectorFactory, Target, TargetGroup } from './pipeline.ts'
+import type { TargetInfo } from './plugin-api.ts'
 import type { GroupRuntime } from './runtime.ts'
 import { foldTargetState, wrapSelector, type PluginInstance, type TargetBase } from './plugin/instance.ts'
 
 /** A target of the group as the config and the control plane leave it (draining, maintenance: not eligible). */
 export interface GroupMember extends TargetBase { readonly endpoint: Endpoint }
+
+/** The members that take part, as a plugin that serves the group sees them (onGroups): eligible at the base. */
+export function takingPart (members: readonly GroupMember[]): TargetInfo[] {
+  return members.filter((m) => m.eligible).map((m) => ({ id: m.endpoint.id, host: m.endpoint.host, port: m.endpoint.port, weight: m.weight }))
+}
 
 type GroupHook = 'onForward' | 'onResponse' | 'onRequestEnd' | 'onTargetFailure'
 

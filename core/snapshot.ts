@@ -1,14 +1,14 @@
 // Compiles a validated config into what a shard runs: rule tables, target groups with their selectors.
 import type { SidecarConfig, ListenerConfig, TargetGroupConfig } from '../schemas/sidecar.schema.ts'
 import type { Endpoint, HashOn } from './pipeline.ts'
-import type { PluginGroup, TargetInfo } from './plugin-api.ts'
+import type { PluginGroup } from './plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver } from './runtime.ts'
 import { RuleTable } from './rule/rule-table.ts'
-import { invalid, PilotfishError } from './errors.ts'
+import { PilotfishError } from './errors.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type Connectors, type PoolSettings, type TargetPool } from './forwarder/target-pool.ts'
-import type { PluginInstance, PluginSet } from './plugin/instance.ts'
-import { TargetGroupRuntime, type GroupMember } from './group.ts'
+import { announceGroups, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import { takingPart, TargetGroupRuntime, type GroupMember } from './group.ts'
 import { pluginOf } from './rule/conditions.ts'
 import { AllowFrom } from './listener/allow-from.ts'
 
@@ -146,7 +146,7 @@ function membersOf (g: TargetGroupConfig, msg: SnapshotMessage, registry: Endpoi
  * the base: not draining, not in maintenance). A plugin that throws refuses the config: with its JSON paths when
  * it threw ConfigProblems.
  */
-function announceGroups (msg: SnapshotMessage, members: ReadonlyMap<string, GroupMember[]>, plugins: PluginSet): void {
+function tellPlugins (msg: SnapshotMessage, members: ReadonlyMap<string, GroupMember[]>, plugins: PluginSet): void {
   const specs = new Map(msg.plugins.map((s) => [s.name, s]))
   const served = new Map<PluginInstance, PluginGroup[]>()
   msg.config.targetGroups.forEach((g, i) => {
@@ -154,24 +154,13 @@ function announceGroups (msg: SnapshotMessage, members: ReadonlyMap<string, Grou
       const p = pluginOf(plugins, name)
       if (typeof p.hooks.onGroups !== 'function') continue
       const section = specs.get(name)?.groups[g.name]
-      const targets: TargetInfo[] = members.get(g.name)!.filter((m) => m.eligible)
-        .map((m) => ({ id: m.endpoint.id, host: m.endpoint.host, port: m.endpoint.port, weight: m.weight }))
+      const targets = takingPart(members.get(g.name)!)
       let list = served.get(p)
       if (list === undefined) served.set(p, list = [])
       list.push({ name: g.name, path: section?.path ?? `/targetGroups/${i}`, targets, config: section?.config ?? {} })
     }
   })
-  for (const [p, groups] of served) {
-    try {
-      p.hooks.onGroups!(groups)
-    } catch (err) {
-      // A refusal with paths is the config's problem, not the plugin failing: not counted, not logged.
-      const problems = (err as { problems?: unknown }).problems
-      if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
-      p.verdict('onGroups', err)
-      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
-    }
-  }
+  for (const [p, groups] of served) announceGroups(p, groups)
 }
 
 function buildGroup (g: TargetGroupConfig, members: readonly GroupMember[], plugins: PluginSet): GroupRuntime {
@@ -228,7 +217,7 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
   const used = new Set<string>()
   const members = new Map<string, GroupMember[]>()
   for (const g of msg.config.targetGroups) members.set(g.name, membersOf(g, msg, registry, used))
-  announceGroups(msg, members, plugins)
+  tellPlugins(msg, members, plugins)
   const groups = new Map<string, GroupRuntime>()
   for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, members.get(g.name)!, plugins))
   const usedGroups = new Set<string>()

@@ -14,7 +14,7 @@ import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import { pluginEntrySchema } from '../../schemas/sidecar.schema.ts'
 import { PilotfishError } from '../errors.ts'
 import { Algorithm, Outcome, type Endpoint, type HashOn, type RequestCtx, type Target, type TargetGroup } from '../pipeline.ts'
-import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginGroup, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
+import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import { selectorFactory } from '../selector/index.ts'
@@ -22,8 +22,8 @@ import { attemptFailed, decide, ended, respond, type DecisionSink } from '../dec
 import { EngineRequest, Stage } from '../decision/request.ts'
 import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
-import { FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
-import { TargetGroupRuntime } from '../group.ts'
+import { announceGroups, FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
+import { takingPart, TargetGroupRuntime, type GroupMember } from '../group.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
 
@@ -288,7 +288,7 @@ class Harness implements PluginHarness {
     const options = this.#options
     const endpoints = new Map<string, Endpoint>() // one host:port is one endpoint across groups, as in a shard
     const factory = selectorFactory(options.algorithm ?? Algorithm.RoundRobin, options.hashOn)
-    const members = new Map<string, Array<{ endpoint: Endpoint, weight: number, eligible: boolean }>>()
+    const members = new Map<string, GroupMember[]>()
     for (const [name, list] of this.#targets) {
       members.set(name, list.map((t) => {
         const id = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`
@@ -325,23 +325,14 @@ class Harness implements PluginHarness {
   }
 
   /** onGroups, as a snapshot build calls it (core/snapshot.ts): a throw refuses the build, with paths if given. */
-  #announce (members: ReadonlyMap<string, ReadonlyArray<{ endpoint: Endpoint, weight: number, eligible: boolean }>>): void {
-    const hooks = this.plugin.hooks
-    if (hooks.onGroups === undefined) return
-    const groups: PluginGroup[] = [...members].map(([name, list]) => ({
+  #announce (members: ReadonlyMap<string, readonly GroupMember[]>): void {
+    if (this.plugin.hooks.onGroups === undefined) return
+    announceGroups(this.plugin, [...members].map(([name, list]) => ({
       name,
       path: this.#sections.get(name)!.path,
-      targets: list.filter((m) => m.eligible).map((m) => ({ id: m.endpoint.id, host: m.endpoint.host, port: m.endpoint.port, weight: m.weight })),
+      targets: takingPart(list),
       config: structuredClone(this.#sections.get(name)!.config),
-    }))
-    try {
-      hooks.onGroups(groups)
-    } catch (err) {
-      const problems = (err as { problems?: Array<{ path: string, message: string }> }).problems
-      if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
-      this.plugin.verdict('onGroups', err)
-      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [this.plugin.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
-    }
+    })))
   }
 
   /** The decision stage the shard runs (decision/decide.ts), on a listener that names the plugin everywhere. */

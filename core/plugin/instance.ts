@@ -5,9 +5,9 @@
 // hook's value, or a verdict when the hook failed: SKIP (fail-open: go on as if the plugin had no opinion) or
 // FAIL (fail-closed: the request gets 500). The failure is counted and logged (by the shard's sink) inside, so
 // a caller only branches on the verdict, and a promise from a synchronous hook can never pass for its value.
-import { PilotfishError } from '../errors.ts'
+import { invalid, PilotfishError } from '../errors.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
-import type { PluginHooks, PluginRequest, PluginResponse, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
+import type { PluginGroup, PluginHooks, PluginRequest, PluginResponse, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
 
 export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' |
   'onGroups' | 'onMessage' | 'onRequestEnd' | 'onTargetFailure' | 'listen' | 'close'
@@ -206,6 +206,22 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
     selector = new ContainedSelector(p, inner, selector)
   }
   return selector
+}
+
+/**
+ * Tells a plugin the groups it serves (onGroups), as a snapshot build does. Not a request's verdict: a throw
+ * refuses the build whatever the fail mode, with the plugin's JSON paths when it threw ConfigProblems (then it
+ * is the config's problem, not the plugin failing: not counted, not logged).
+ */
+export function announceGroups (p: PluginInstance, groups: PluginGroup[]): void {
+  try {
+    p.hooks.onGroups!(groups)
+  } catch (err) {
+    const problems = (err as { problems?: unknown }).problems
+    if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
+    p.verdict('onGroups', err)
+    throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
+  }
 }
 
 /** A target as the config and the control plane leave it, before any targetState answer. */
