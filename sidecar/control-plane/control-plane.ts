@@ -68,9 +68,10 @@ export class ControlPlane {
   /** `baseDir`: where plugin paths in the config are relative to (the config file's folder). */
   static async start (config: SidecarConfig, shardCount: number, baseDir = process.cwd()): Promise<ControlPlane> {
     const plugins = new PluginRegistry(baseDir)
+    const effective = withBuiltIns(config) // what the shards run: the built-ins its sections turn on added
     let specs: PluginSpec[]
     try {
-      specs = await plugins.specs(withBuiltIns(config)) // a plugin that cannot load fails the start before any shard runs
+      specs = await plugins.specs(effective) // a plugin that cannot load fails the start before any shard runs
     } catch (err) {
       throw scrubberFor([config], plugins).error(err)
     }
@@ -83,7 +84,7 @@ export class ControlPlane {
       await shards.stop(0)
       throw scrubberFor([config], plugins).error(err) // a setup that throws may quote its config
     }
-    plugins.running(withBuiltIns(config), shards.generation)
+    plugins.running(effective, shards.generation)
     cp.#watcher.update(config)
     return cp
   }
@@ -120,9 +121,10 @@ export class ControlPlane {
 
   async #apply (data: unknown, sent: unknown): Promise<void> {
     const config = validateConfig(data)
+    const effective = withBuiltIns(config)
     let specs: PluginSpec[]
     try {
-      specs = await this.plugins.specs(withBuiltIns(config))
+      specs = await this.plugins.specs(effective)
       const left = unrestored(config, this.plugins)
       if (left.length > 0) throw invalid(left)
     } catch (err) {
@@ -142,7 +144,7 @@ export class ControlPlane {
       throw err
     }
     admin?.commit()
-    this.plugins.running(withBuiltIns(config), this.shards.generation)
+    this.plugins.running(effective, this.shards.generation)
     this.#watcher.update(config)
   }
 
@@ -153,15 +155,16 @@ export class ControlPlane {
   reloadPlugin (name: string): Promise<void> {
     return this.#publisher.serial(async () => {
       const config = structuredClone(this.config)
-      if (!withBuiltIns(config).plugins.some((p) => p.name === name)) throw new PilotfishError('PF_ERR_PLUGIN_UNKNOWN', [name])
+      const effective = withBuiltIns(config)
+      if (!effective.plugins.some((p) => p.name === name)) throw new PilotfishError('PF_ERR_PLUGIN_UNKNOWN', [name])
       try {
-        const specs = await this.plugins.specs(withBuiltIns(config), true)
+        const specs = await this.plugins.specs(effective, true)
         await this.#publisher.publish(config, { specs, roll: true })
       } catch (err) {
         this.plugins.failed(name, this.scrub(err))
         throw err
       }
-      this.plugins.running(withBuiltIns(config), this.shards.generation)
+      this.plugins.running(effective, this.shards.generation)
       this.plugins.reloaded(name)
     })
   }
