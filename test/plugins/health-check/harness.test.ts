@@ -2,9 +2,9 @@
 // a sidecar: its real probe task against real targets on 127.0.0.1, requests through the group's selector,
 // passive ejection from responses, and slow start with the harness's clock.
 import http from 'node:http'
-import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { deadPort } from '../../e2e/harness.ts'
 import { pluginHarness, type PluginHarness } from '../../../core/plugin/harness.ts'
 import plugin from '../../../plugins/health-check/index.ts'
 
@@ -18,14 +18,6 @@ async function server (status: number): Promise<number> {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
   closers.push(() => new Promise((resolve) => { s.closeAllConnections(); s.close(() => resolve()) }))
   return (s.address() as AddressInfo).port
-}
-
-async function closedPort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const p = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return p
 }
 
 async function until (check: () => boolean, ms = 8000): Promise<void> {
@@ -52,7 +44,7 @@ describe('health-check in the harness', () => {
   it('serves only the targets that pass, after one probe at start, and a registered one after the healthy threshold', async () => {
     const live = await server(200)
     const sick = await server(503)
-    const dead = await closedPort()
+    const dead = await deadPort()
     const id = (p: number): string => `127.0.0.1:${p}`
     const targets = [{ host: '127.0.0.1', port: live }, { host: '127.0.0.1', port: sick }, { host: '127.0.0.1', port: dead }]
     const h = await pluginHarness(plugin, {}, {

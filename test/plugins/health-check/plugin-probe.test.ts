@@ -4,6 +4,7 @@ import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { deadPort } from '../../e2e/harness.ts'
 import probe from '../../../plugins/health-check/probe.task.ts'
 import { Driver, section } from './driver.ts'
 
@@ -16,14 +17,6 @@ async function listen (s: net.Server): Promise<number> {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
   closers.push(() => new Promise((resolve) => { if ('closeAllConnections' in s) (s as http.Server).closeAllConnections(); s.close(() => resolve()) }))
   return (s.address() as AddressInfo).port
-}
-
-async function closedPort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const p = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return p
 }
 
 async function until (check: () => boolean, ms = 5000): Promise<void> {
@@ -39,7 +32,7 @@ describe('the plugin with the real probe task', () => {
     const paths: string[] = []
     const live = await listen(http.createServer((req, res) => { paths.push(req.url!); res.end(req.url === '/health' ? 'ok' : 'no') }))
     const sick = await listen(http.createServer((_req, res) => { res.statusCode = 503; res.end() }))
-    const dead = await closedPort()
+    const dead = await deadPort()
     const d = new Driver({ shards: 2, probe })
     closers.push(() => d.close())
     const started = Date.now()
@@ -61,7 +54,7 @@ describe('the plugin with the real probe task', () => {
 
   it('probes a tcp check on the configured port instead of the traffic port', async () => {
     const tcp = await listen(net.createServer((s) => s.end()))
-    const dead = await closedPort()
+    const dead = await deadPort()
     const d = new Driver({ probe })
     closers.push(() => d.close())
     await d.start([{

@@ -3,6 +3,7 @@ import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deadPort } from '../../e2e/harness.ts'
 import probe, { type ProbeRequest } from '../../../plugins/health-check/probe.task.ts'
 
 interface Seen { method: string, url: string, host: string, userAgent: string, remotePort: number }
@@ -14,14 +15,6 @@ const seen: Seen[] = []
 async function listen (s: net.Server): Promise<number> {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
   return (s.address() as AddressInfo).port
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort (): Promise<number> {
-  const s = net.createServer()
-  const p = await listen(s)
-  await new Promise((resolve) => s.close(resolve))
-  return p
 }
 
 beforeAll(async () => {
@@ -86,7 +79,7 @@ describe('http probe', () => {
   })
 
   it('fails a closed port with Target.ConnectionRefused', async () => {
-    expect(await probe(req({ port: await closedPort() }))).toMatchObject({ ok: false, reason: 'Target.ConnectionRefused' })
+    expect(await probe(req({ port: await deadPort() }))).toMatchObject({ ok: false, reason: 'Target.ConnectionRefused' })
   })
 
   it('fails a connection closed without a response with Target.FailedHealthChecks and the error', async () => {
@@ -114,6 +107,6 @@ describe('tcp probe', () => {
   })
 
   it('fails a closed port with Target.ConnectionRefused', async () => {
-    expect(await probe(req({ protocol: 'tcp', port: await closedPort() }))).toMatchObject({ ok: false, reason: 'Target.ConnectionRefused' })
+    expect(await probe(req({ protocol: 'tcp', port: await deadPort() }))).toMatchObject({ ok: false, reason: 'Target.ConnectionRefused' })
   })
 })
