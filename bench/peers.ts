@@ -91,50 +91,45 @@ export function baselinePeer (rev: string): Peer {
   return pilotfish(`Pilotfish @${rev}`, false, false, (ctx) => ctx.baseline!)
 }
 
-/** Pilotfish with one plugin whose request hook does nothing: what the plugin runtime costs a request. */
-const pilotfishNoop: Peer = {
-  name: 'Pilotfish + no-op plugin',
-  quick: true,
-  async start (ctx) {
-    const admin = await freePort()
-    const config = join(ctx.dir, 'pilotfish-noop.json')
-    const write = (port: number): string => {
-      writeFileSync(config, JSON.stringify({
-        admin: { host: '127.0.0.1', port: admin },
-        listeners: [{ name: 'p', host: '127.0.0.1', port, plugins: ['noop'], defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
-        targetGroups: [{ name: 't', targets: [{ host: '127.0.0.1', port: ctx.upstreamPort }] }],
-        plugins: [{ name: 'noop', from: join(ctx.pilotfish, 'bench/plugins/noop.ts') }],
-      }))
-      return config
-    }
-    return await launch(ctx.node, (port) => [pilotfishEntry(ctx.pilotfish), 'run', '--config', write(port), '--shards', '1'],
-      { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
-  },
+/**
+ * Pilotfish run from a config file written for the peer (`run --config`, one shard): `config` gets the port the
+ * listener must use, the admin API's, and the context (the upstream's port, the copy's root).
+ */
+function pilotfishWith (name: string, file: string, config: (port: number, admin: number, ctx: Context) => object): Peer {
+  return {
+    name,
+    quick: true,
+    async start (ctx) {
+      const admin = await freePort()
+      const path = join(ctx.dir, file)
+      const write = (port: number): string => {
+        writeFileSync(path, JSON.stringify(config(port, admin, ctx)))
+        return path
+      }
+      return await launch(ctx.node, (port) => [pilotfishEntry(ctx.pilotfish), 'run', '--config', write(port), '--shards', '1'],
+        { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
+    },
+  }
 }
+
+/** Pilotfish with one plugin whose request hook does nothing: what the plugin runtime costs a request. */
+const pilotfishNoop = pilotfishWith('Pilotfish + no-op plugin', 'pilotfish-noop.json', (port, admin, ctx) => ({
+  admin: { host: '127.0.0.1', port: admin },
+  listeners: [{ name: 'p', host: '127.0.0.1', port, plugins: ['noop'], defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
+  targetGroups: [{ name: 't', targets: [{ host: '127.0.0.1', port: ctx.upstreamPort }] }],
+  plugins: [{ name: 'noop', from: join(ctx.pilotfish, 'bench/plugins/noop.ts') }],
+}))
 
 /**
  * Pilotfish with active health checks and outlier detection on its one group: what the built-in health-check
  * plugin costs a request (its onRequestEnd/onTargetFailure hooks and eligibility answers) and the sidecar (a probe
  * of the upstream every 5 s through the worker pool). The issue's bar: ≥ 0.95× plain Pilotfish's throughput.
  */
-const pilotfishHealth: Peer = {
-  name: 'Pilotfish + health checks',
-  quick: true,
-  async start (ctx) {
-    const admin = await freePort()
-    const config = join(ctx.dir, 'pilotfish-health.json')
-    const write = (port: number): string => {
-      writeFileSync(config, JSON.stringify({
-        admin: { host: '127.0.0.1', port: admin },
-        listeners: [{ name: 'p', host: '127.0.0.1', port, defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
-        targetGroups: [{ name: 't', targets: [{ host: '127.0.0.1', port: ctx.upstreamPort }], healthCheck: { path: bodies[0].path, intervalSeconds: 5 }, outlierDetection: {} }],
-      }))
-      return config
-    }
-    return await launch(ctx.node, (port) => [pilotfishEntry(ctx.pilotfish), 'run', '--config', write(port), '--shards', '1'],
-      { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
-  },
-}
+const pilotfishHealth = pilotfishWith('Pilotfish + health checks', 'pilotfish-health.json', (port, admin, ctx) => ({
+  admin: { host: '127.0.0.1', port: admin },
+  listeners: [{ name: 'p', host: '127.0.0.1', port, defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
+  targetGroups: [{ name: 't', targets: [{ host: '127.0.0.1', port: ctx.upstreamPort }], healthCheck: { path: bodies[0].path, intervalSeconds: 5 }, outlierDetection: {} }],
+}))
 
 const haproxy: Peer = {
   name: 'HAProxy',
