@@ -73,8 +73,11 @@ async function main (argv: string[]): Promise<number> {
     const file = positionals[1] ?? values.config
     if (file === undefined) throw new PilotfishError('PF_ERR_CLI_USAGE', ['validate needs a FILE'])
     const config = await (await configFile()).loadConfigFile(file)
-    // Each plugin's module loads and its config validates, the built-ins a section turns on and their sections too.
-    await new PluginRegistry(dirname(resolve(file))).specs(withBuiltIns(config))
+    // Each plugin's module loads and its config validates, the built-ins a section turns on and their sections too;
+    // then the plugins are set up as a shard would, so what they refuse (onGroups) is found here too.
+    const effective = withBuiltIns(config)
+    const specs = await new PluginRegistry(dirname(resolve(file))).specs(effective)
+    if (specs.length > 0) await (await import('./control-plane/plugin-check.ts')).checkInShard(effective, specs)
     for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
     out(`pilotfish: ${file} is valid`)
     return 0

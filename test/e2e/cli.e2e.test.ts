@@ -126,6 +126,28 @@ describe('pilotfish command line', () => {
     expect((await runCli(['validate', file])).code).toBe(0)
   })
 
+  it('sets plugins up as a shard would with `pilotfish validate`: what they refuse (a health check timeout over its interval, a setup that throws) is an error', async () => {
+    const file = join(dir, 'refused.yaml')
+    const health = (timeout: number) => writeFileSync(file, [
+      'listeners: [{ name: web, port: 8080, defaultAction: { type: forward, targetGroups: [{ name: app }] } }]',
+      `targetGroups: [{ name: app, healthCheck: { intervalSeconds: 3, timeoutSeconds: ${timeout} } }]`,
+    ].join('\n'))
+    health(5)
+    const refused = await runCli(['validate', file])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('/targetGroups/0/healthCheck/timeoutSeconds: must not be more than intervalSeconds (3)')
+    health(3)
+    expect((await runCli(['validate', file])).code).toBe(0)
+    writeFileSync(join(dir, 'setup-throws.ts'), "export default { name: 'st', version: '1', configSchema: {}, setup () { throw new Error('no database at db.internal') } }\n")
+    writeFileSync(file, [
+      'listeners: [{ name: web, port: 8080, plugins: [st], defaultAction: { type: fixed-response, statusCode: 200 } }]',
+      'plugins: [{ name: st, from: ./setup-throws.ts }]',
+    ].join('\n'))
+    const thrown = await runCli(['validate', file])
+    expect(thrown.code).toBe(1)
+    expect(thrown.stderr).toContain('no database at db.internal')
+  })
+
   it('logs a refused plugin reload, and keeps serving the running version', async () => {
     const port = await deadPort()
     const plugin = join(dir, 'p.ts')
