@@ -1,10 +1,16 @@
 // Pure helpers a plugin may import at run time (`pilotfish/plugin-runtime`), built-in or user's: functions of
-// their arguments only, with no state and no link to a shard's objects, so any shard generation can load them
-// beside the plugin. Types stay in plugin-api.ts.
+// their arguments only (Signer: an immutable object of its constructor's arguments), with no state and no link
+// to a shard's objects, so any shard generation can load them beside the plugin. Types stay in plugin-api.ts,
+// except the plain data shapes of the helpers' own arguments and results.
 import type { ConfigProblems } from './plugin-api.ts'
 
 export { Outcome } from './pipeline.ts'
 export { readCookie } from './selector/cookie.ts'
+export { parseSetCookie, serializeCookie } from './http1/set-cookie.ts'
+export type { CookieAttributes, SetCookie } from './http1/set-cookie.ts'
+// The hash consistent_hash places keys with, so a plugin can map keys the way the core does.
+export { hashKey } from './selector/consistent-hash.ts'
+export { Signer } from './plugin/signer.ts'
 
 /**
  * A status matcher in ALB's syntax: one code ("200"), a list ("200,302") or ranges ("200-299"), combined
