@@ -8,13 +8,11 @@
 //
 // The plugin is taken to be named wherever its hooks apply: in the listener's `plugins` (onRequest, onForward,
 // onResponse), in a rule condition (match), as a rule action (route) and in every group's `plugins` (wrapSelector).
-import type { ValidateFunction } from 'ajv'
-import { ajv } from '../../schemas/compile.ts'
-import { invalid, schemaProblems } from '../../schemas/validate.ts'
+import { invalid } from '../../schemas/validate.ts'
 import { pluginEntrySchema } from '../../schemas/sidecar.schema.ts'
 import { PilotfishError } from '../errors.ts'
 import { Algorithm, Outcome, type Endpoint, type HashOn, type RequestCtx, type Target, type TargetGroup } from '../pipeline.ts'
-import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
+import type { FailMode, PluginDefinition, PluginEnv, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import { selectorFactory } from '../selector/index.ts'
@@ -22,6 +20,7 @@ import { attemptFailed, decide, ended, respond, type DecisionSink } from '../dec
 import { EngineRequest, Stage } from '../decision/request.ts'
 import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
+import { groupSections, validate } from './harness-config.ts'
 import { announceGroups, FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
 import { takingPart, TargetGroupRuntime, type GroupMember } from '../group.ts'
 
@@ -118,8 +117,6 @@ export type AnyDefinition = Pick<PluginDefinition, 'name' | 'version' | 'configS
 
 /** The config entry's default, so a harness times hooks out as a sidecar with the default config does. */
 const DEFAULT_TIMEOUT_S = pluginEntrySchema.properties.hookTimeoutSeconds.default
-/** Compiled once per schema object: ajv keeps every schema it compiles. */
-const validators = new WeakMap<object, ValidateFunction>()
 
 /**
  * Validates `config` against the plugin's schema (filling its defaults), sets the plugin up and wraps each
@@ -187,35 +184,6 @@ class FailureLog {
     this.all.push(f)
     this.current?.push(f)
   }
-}
-
-/** Each group's section, validated against the definition's targetGroupConfig as plugins.ts does for a sidecar. */
-function groupSections (definition: AnyDefinition, options: HarnessOptions): Map<string, { path: string, config: unknown }> {
-  const out = new Map<string, { path: string, config: unknown }>()
-  const schema = (definition as { targetGroupConfig?: JSONSchema }).targetGroupConfig
-  Object.keys(options.targetGroups ?? {}).forEach((name, i) => {
-    const path = `/targetGroups/${i}`
-    const given = structuredClone(options.groupConfig?.[name] ?? {})
-    out.set(name, { path, config: schema === undefined ? {} : validate(schema, given, path, 'targetGroupConfig') })
-  })
-  return out
-}
-
-function validate (schema: JSONSchema, config: unknown, at = '/config', what = 'configSchema'): unknown {
-  if (typeof schema !== 'object') throw invalid([{ path: '/from', message: `could not load: ${what} must be a JSON Schema object` }])
-  let check = validators.get(schema)
-  if (check === undefined) {
-    // ajv keeps schemas by $id, so two versions of one plugin (or two harnesses) would collide (plugins.ts).
-    const { $id: _, ...rest } = schema as { $id?: string }
-    try {
-      check = ajv.compile(rest)
-    } catch (err) {
-      throw invalid([{ path: '/from', message: `could not load: its ${what} is not a valid JSON Schema: ${(err as Error).message}` }])
-    }
-    validators.set(schema, check)
-  }
-  if (!check(config)) throw invalid(schemaProblems(check.errors ?? [], at))
-  return config
 }
 
 class Harness implements PluginHarness {
