@@ -20,6 +20,7 @@ import { attemptFailed, decide, ended, respond, type DecisionSink } from '../dec
 import { EngineRequest, Stage } from '../decision/request.ts'
 import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
+import { PluginCounters } from './counters.ts'
 import { groupSections, validate } from './harness-config.ts'
 import { announceGroups, FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
 import { takingPart, TargetGroupRuntime, type GroupMember } from '../group.ts'
@@ -94,6 +95,11 @@ export interface PluginHarness {
   readonly reports: ReadonlyArray<{ group: string, target: string } & TargetReport>
   /** env.now() in the harness: the real clock plus every advance(). */
   now (): number
+  /**
+   * A counter's count for one label set (`{ group: 'web', result: 'honoured' }`; none for a counter without labels),
+   * 0 before the first inc(). Throws for a name the plugin never declared, or labels other than the declared ones.
+   */
+  counter (name: string, labels?: Readonly<Record<string, string>>): number
   /** Moves env.now() on by `ms` (timers the plugin set are real and do not move). */
   advance (ms: number): void
   /**
@@ -135,6 +141,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const reports: Array<{ group: string, target: string } & TargetReport> = []
   const sections = groupSections(definition, options)
   const tasks = (definition as { tasks?: Readonly<Record<string, URL | string>> }).tasks ?? {}
+  const counters = new PluginCounters()
   const env: PluginEnv = {
     name,
     shard: 0,
@@ -154,6 +161,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
     // The harness's one instance is the leader, as shard 0.
     sendToLeader: (message) => { queueMicrotask(() => h?.message(structuredClone(message))) },
     reportTarget: (group, target, r) => { reports.push({ group, target, ...structuredClone(r) }) },
+    counter: (counter, help, labelNames) => counters.declare(counter, help, labelNames),
   }
   let hooks: PluginHooks
   try {
@@ -164,7 +172,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const failClosed = (options.failMode ?? definition.failMode ?? 'closed') === 'closed'
   const timeoutMs = (options.hookTimeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000
   const plugin = new PluginInstance(name, definition.version, hooks, failClosed, timeoutMs, (_p, hook, err) => log.record(hook, err))
-  h = new Harness(plugin, log, logs, reports, clock, sections, options)
+  h = new Harness(plugin, log, logs, reports, clock, counters, sections, options)
   try {
     h.build()
   } catch (err) {
@@ -195,18 +203,20 @@ class Harness implements PluginHarness {
   readonly #runtimes = new Map<string, GroupRuntime>()
   readonly #options: HarnessOptions
   readonly #clock: { offset: number }
+  readonly #counters: PluginCounters
   readonly #sections: ReadonlyMap<string, { path: string, config: unknown }>
   readonly #targets: Map<string, readonly HarnessTarget[]>
   #condition: PluginCondition | null = null
   #closed = false
 
-  constructor (plugin: PluginInstance, log: FailureLog, logs: Harness['logs'], reports: Harness['reports'], clock: { offset: number },
+  constructor (plugin: PluginInstance, log: FailureLog, logs: Harness['logs'], reports: Harness['reports'], clock: { offset: number }, counters: PluginCounters,
     sections: ReadonlyMap<string, { path: string, config: unknown }>, options: HarnessOptions) {
     this.plugin = plugin
     this.#log = log
     this.logs = logs
     this.reports = reports
     this.#clock = clock
+    this.#counters = counters
     this.#sections = sections
     this.#options = options
     this.#targets = new Map(Object.entries(options.targetGroups ?? {}))
@@ -214,6 +224,7 @@ class Harness implements PluginHarness {
 
   now (): number { return Date.now() + this.#clock.offset }
   advance (ms: number): void { this.#clock.offset += ms }
+  counter (name: string, labels: Readonly<Record<string, string>> = {}): number { return this.#counters.read(name, labels) }
 
   setTargets (group: string, targets: readonly HarnessTarget[]): void {
     if (!this.#targets.has(group)) throw new Error(`the harness has no target group ${group}`)
