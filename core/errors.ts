@@ -35,6 +35,7 @@ const errors = {
   PF_ERR_PLUGIN_UNKNOWN: { status: 404, message: 'plugin %s is not in the config' },
   PF_ERR_PLUGIN_TARGET_GROUP: { status: 400, message: 'plugin %s routes to target group %s, which does not exist' },
   PF_ERR_PLUGIN_REFUSED: { status: 400, message: 'shard %d refused the config because of a plugin: %s' },
+  PF_ERR_PLUGIN_COUNTER: { status: 400, message: 'plugin counter %s: %s' },
 } as const satisfies Record<string, { status: number, message: string }>
 
 export type ErrorCode = keyof typeof errors

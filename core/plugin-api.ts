@@ -89,6 +89,30 @@ export interface PluginEnv {
    * each change is one log line. Call it where the verdict is made (the leader), once per change.
    */
   reportTarget (group: string, targetId: string, report: TargetReport): void
+  /**
+   * A counter in /metrics, summed over every shard: declare it in setup (same name, help and label names from every
+   * instance and every config: the counts carry on across re-setups and reloads), take a child per label set off the
+   * request path (in onGroups, say), and inc() it on the path. The name must end in `_total` and not be one of the
+   * core's; another plugin declaring the same name shares the counter (same help and labels), or setup throws.
+   *   const cookies = env.counter('pilotfish_stickiness_cookies_total', 'Sticky cookies by group and result', ['group', 'result'])
+   *   const honoured = cookies.labels('web', 'honoured');  …  honoured.inc()
+   */
+  counter (name: string, help: string, labelNames: readonly string[]): PluginCounter
+}
+
+/** A counter declared with env.counter. */
+export interface PluginCounter {
+  /**
+   * The child for one value per label name, in the declared order; the same child each time for the same values.
+   * Allocates on first use of a label set: take children off the request path. Throws for the wrong number of values.
+   */
+  labels (...values: string[]): CounterChild
+}
+
+/** One series of a counter. */
+export interface CounterChild {
+  /** Adds `by` (default 1): a field increment, cheap on the request path. Throws for a negative or non-finite `by`. */
+  inc (by?: number): void
 }
 
 /** A target's state as a plugin reports it (ALB's target health). */

@@ -8,13 +8,11 @@
 //
 // The plugin is taken to be named wherever its hooks apply: in the listener's `plugins` (onRequest, onForward,
 // onResponse), in a rule condition (match), as a rule action (route) and in every group's `plugins` (wrapSelector).
-import type { ValidateFunction } from 'ajv'
-import { ajv } from '../../schemas/compile.ts'
-import { invalid, schemaProblems } from '../../schemas/validate.ts'
+import { invalid } from '../../schemas/validate.ts'
 import { pluginEntrySchema } from '../../schemas/sidecar.schema.ts'
 import { PilotfishError } from '../errors.ts'
 import { Algorithm, Outcome, type Endpoint, type HashOn, type RequestCtx, type Target, type TargetGroup } from '../pipeline.ts'
-import type { FailMode, JSONSchema, PluginDefinition, PluginEnv, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
+import type { FailMode, PluginDefinition, PluginEnv, PluginHooks, Reply, Route, TargetFailure, TargetReport } from '../plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import { selectorFactory } from '../selector/index.ts'
@@ -22,6 +20,8 @@ import { attemptFailed, decide, ended, respond, type DecisionSink } from '../dec
 import { EngineRequest, Stage } from '../decision/request.ts'
 import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
+import { PluginCounters } from './counters.ts'
+import { groupSections, validate } from './harness-config.ts'
 import { announceGroups, FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
 import { takingPart, TargetGroupRuntime, type GroupMember } from '../group.ts'
 
@@ -95,6 +95,11 @@ export interface PluginHarness {
   readonly reports: ReadonlyArray<{ group: string, target: string } & TargetReport>
   /** env.now() in the harness: the real clock plus every advance(). */
   now (): number
+  /**
+   * A counter's count for one label set (`{ group: 'web', result: 'honoured' }`; none for a counter without labels),
+   * 0 before the first inc(). Throws for a name the plugin never declared, or labels other than the declared ones.
+   */
+  counter (name: string, labels?: Readonly<Record<string, string>>): number
   /** Moves env.now() on by `ms` (timers the plugin set are real and do not move). */
   advance (ms: number): void
   /**
@@ -118,8 +123,6 @@ export type AnyDefinition = Pick<PluginDefinition, 'name' | 'version' | 'configS
 
 /** The config entry's default, so a harness times hooks out as a sidecar with the default config does. */
 const DEFAULT_TIMEOUT_S = pluginEntrySchema.properties.hookTimeoutSeconds.default
-/** Compiled once per schema object: ajv keeps every schema it compiles. */
-const validators = new WeakMap<object, ValidateFunction>()
 
 /**
  * Validates `config` against the plugin's schema (filling its defaults), sets the plugin up and wraps each
@@ -138,6 +141,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const reports: Array<{ group: string, target: string } & TargetReport> = []
   const sections = groupSections(definition, options)
   const tasks = (definition as { tasks?: Readonly<Record<string, URL | string>> }).tasks ?? {}
+  const counters = new PluginCounters()
   const env: PluginEnv = {
     name,
     shard: 0,
@@ -157,6 +161,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
     // The harness's one instance is the leader, as shard 0.
     sendToLeader: (message) => { queueMicrotask(() => h?.message(structuredClone(message))) },
     reportTarget: (group, target, r) => { reports.push({ group, target, ...structuredClone(r) }) },
+    counter: (counter, help, labelNames) => counters.declare(counter, help, labelNames),
   }
   let hooks: PluginHooks
   try {
@@ -167,7 +172,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const failClosed = (options.failMode ?? definition.failMode ?? 'closed') === 'closed'
   const timeoutMs = (options.hookTimeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000
   const plugin = new PluginInstance(name, definition.version, hooks, failClosed, timeoutMs, (_p, hook, err) => log.record(hook, err))
-  h = new Harness(plugin, log, logs, reports, clock, sections, options)
+  h = new Harness(plugin, log, logs, reports, clock, counters, sections, options)
   try {
     h.build()
   } catch (err) {
@@ -189,35 +194,6 @@ class FailureLog {
   }
 }
 
-/** Each group's section, validated against the definition's targetGroupConfig as plugins.ts does for a sidecar. */
-function groupSections (definition: AnyDefinition, options: HarnessOptions): Map<string, { path: string, config: unknown }> {
-  const out = new Map<string, { path: string, config: unknown }>()
-  const schema = (definition as { targetGroupConfig?: JSONSchema }).targetGroupConfig
-  Object.keys(options.targetGroups ?? {}).forEach((name, i) => {
-    const path = `/targetGroups/${i}`
-    const given = structuredClone(options.groupConfig?.[name] ?? {})
-    out.set(name, { path, config: schema === undefined ? {} : validate(schema, given, path, 'targetGroupConfig') })
-  })
-  return out
-}
-
-function validate (schema: JSONSchema, config: unknown, at = '/config', what = 'configSchema'): unknown {
-  if (typeof schema !== 'object') throw invalid([{ path: '/from', message: `could not load: ${what} must be a JSON Schema object` }])
-  let check = validators.get(schema)
-  if (check === undefined) {
-    // ajv keeps schemas by $id, so two versions of one plugin (or two harnesses) would collide (plugins.ts).
-    const { $id: _, ...rest } = schema as { $id?: string }
-    try {
-      check = ajv.compile(rest)
-    } catch (err) {
-      throw invalid([{ path: '/from', message: `could not load: its ${what} is not a valid JSON Schema: ${(err as Error).message}` }])
-    }
-    validators.set(schema, check)
-  }
-  if (!check(config)) throw invalid(schemaProblems(check.errors ?? [], at))
-  return config
-}
-
 class Harness implements PluginHarness {
   readonly plugin: PluginInstance
   readonly groups = new Map<string, TargetGroup>()
@@ -227,18 +203,20 @@ class Harness implements PluginHarness {
   readonly #runtimes = new Map<string, GroupRuntime>()
   readonly #options: HarnessOptions
   readonly #clock: { offset: number }
+  readonly #counters: PluginCounters
   readonly #sections: ReadonlyMap<string, { path: string, config: unknown }>
   readonly #targets: Map<string, readonly HarnessTarget[]>
   #condition: PluginCondition | null = null
   #closed = false
 
-  constructor (plugin: PluginInstance, log: FailureLog, logs: Harness['logs'], reports: Harness['reports'], clock: { offset: number },
+  constructor (plugin: PluginInstance, log: FailureLog, logs: Harness['logs'], reports: Harness['reports'], clock: { offset: number }, counters: PluginCounters,
     sections: ReadonlyMap<string, { path: string, config: unknown }>, options: HarnessOptions) {
     this.plugin = plugin
     this.#log = log
     this.logs = logs
     this.reports = reports
     this.#clock = clock
+    this.#counters = counters
     this.#sections = sections
     this.#options = options
     this.#targets = new Map(Object.entries(options.targetGroups ?? {}))
@@ -246,6 +224,7 @@ class Harness implements PluginHarness {
 
   now (): number { return Date.now() + this.#clock.offset }
   advance (ms: number): void { this.#clock.offset += ms }
+  counter (name: string, labels: Readonly<Record<string, string>> = {}): number { return this.#counters.read(name, labels) }
 
   setTargets (group: string, targets: readonly HarnessTarget[]): void {
     if (!this.#targets.has(group)) throw new Error(`the harness has no target group ${group}`)

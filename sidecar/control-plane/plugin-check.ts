@@ -6,6 +6,7 @@ import { buildSnapshot, EndpointRegistry, type PluginSpec, type SnapshotMessage 
 import { invalid, PilotfishError, type Problem } from '../../core/errors.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { PluginHost } from '../shard/plugin-host.ts'
+import { PluginCounters } from '../../core/plugin/counters.ts'
 
 type CheckResult = { ok: true } | { ok: false, message: string, problems?: Problem[] }
 
@@ -28,7 +29,9 @@ export function checkInShard (config: SidecarConfig, specs: PluginSpec[]): Promi
 
 async function check (snapshot: SnapshotMessage): Promise<CheckResult> {
   const none = (): Promise<never> => Promise.reject(new Error('not run while validating'))
-  const host = new PluginHost(0, 0, { onFailure () {}, runTask: none, publish () {}, refreshTargets () {}, sendToLeader () {}, reportTarget () {} })
+  // Counters of their own: declarations are checked as a shard checks them (another plugin's clashing too).
+  const counters = new PluginCounters()
+  const host = new PluginHost(0, 0, { onFailure () {}, runTask: none, publish () {}, refreshTargets () {}, sendToLeader () {}, reportTarget () {}, counters })
   try {
     const plugins = await host.prepare(snapshot.plugins)
     try {

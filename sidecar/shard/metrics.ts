@@ -1,6 +1,7 @@
 // Per-shard request metrics, counted in plain structures (prom-client would cost every shard ~8 MiB of memory);
 // the control plane merges every shard's with prom-client's aggregator and renders them.
 import type { FinishedRequest } from '../../core/runtime.ts'
+import { PluginCounters } from '../../core/plugin/counters.ts'
 
 /** Bucket bounds in seconds: a sidecar adds well under a millisecond, targets take what they take. */
 export const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -38,6 +39,8 @@ export class ShardMetrics {
   #rejected = new Map<string, Count>()
   #pluginErrors = new Map<string, Count>()
   #refused = new Map<string, Count>()
+  /** What plugins count (env.counter): the shard's, so an instance set up again counts on. */
+  readonly pluginCounters = new PluginCounters()
 
   finished (r: FinishedRequest): void {
     const listener = r.listener.name
@@ -144,6 +147,7 @@ export class ShardMetrics {
         aggregator: 'sum',
         values: [...this.#refused.values()].map((c) => ({ labels: c.labels, value: c.n })),
       },
+      ...this.pluginCounters.toJSON(),
     ]
   }
 }

@@ -4,6 +4,7 @@ import type { PluginSpec } from '../../core/snapshot.ts'
 import type { PluginDefinition, PluginEnv, TargetReport } from '../../core/plugin-api.ts'
 import { PluginInstance, type FailureSink } from '../../core/plugin/instance.ts'
 import { PilotfishError } from '../../core/errors.ts'
+import type { PluginCounters } from '../../core/plugin/counters.ts'
 import { Scrubber, secretStrings } from '../secrets.ts'
 
 interface Entry { readonly key: string, readonly instance: PluginInstance }
@@ -26,6 +27,8 @@ export interface HostChannel {
   sendToLeader (plugin: string, message: unknown): void
   /** To the control plane: a target's state and why. */
   reportTarget (plugin: string, group: string, target: string, report: TargetReport): void
+  /** Where env.counter declares: the shard's, emitted with its metrics, outliving every instance. */
+  readonly counters: PluginCounters
 }
 
 export class PluginHost {
@@ -157,6 +160,7 @@ export class PluginHost {
       now: Date.now,
       sendToLeader: (message) => channel.sendToLeader(spec.name, message),
       reportTarget: (group, target, report) => channel.reportTarget(spec.name, group, target, report),
+      counter: (name, help, labelNames) => channel.counters.declare(name, help, labelNames),
     }
     try {
       const hooks = await def.setup(structuredClone(spec.config) as never, env)

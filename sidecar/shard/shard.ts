@@ -38,6 +38,7 @@ export class Shard {
       reportTarget: (plugin, group, target, r) => this.#send({
         type: 'target-report', plugin, group, target, state: r.state, reason: r.reason ?? null, description: r.description ?? null,
       }),
+      counters: this.metrics.pluginCounters,
     })
   }
 

@@ -148,6 +148,27 @@ describe('pilotfish command line', () => {
     expect(thrown.stderr).toContain('no database at db.internal')
   })
 
+  it('gives plugins env.counter under `pilotfish validate`, and refuses what a shard would: a core name, or another plugin\'s counter redeclared', async () => {
+    const counter = (file: string, name: string, help: string) => writeFileSync(join(dir, file),
+      `export default { name: 'c', version: '1', configSchema: {}, setup (_c, env) { env.counter('${name}', '${help}', ['group']).labels('app').inc(); return {} } }\n`)
+    const file = join(dir, 'counters.yaml')
+    writeFileSync(file, [
+      'listeners: [{ name: web, port: 8080, plugins: [c1, c2], defaultAction: { type: fixed-response, statusCode: 200 } }]',
+      'plugins: [{ name: c1, from: ./c1.ts }, { name: c2, from: ./c2.ts }]',
+    ].join('\n'))
+    counter('c1.ts', 'acme_things_total', 'Things')
+    counter('c2.ts', 'acme_things_total', 'Things') // the same declaration: shared
+    expect((await runCli(['validate', file])).code).toBe(0)
+    counter('c2.ts', 'acme_things_total', 'Other things')
+    const clash = await runCli(['validate', file])
+    expect(clash.code).toBe(1)
+    expect(clash.stderr).toContain('plugin c2 failed in setup: plugin counter acme_things_total: it is declared already with help "Things"')
+    counter('c2.ts', 'pilotfish_requests_total', 'Things')
+    const core = await runCli(['validate', file])
+    expect(core.code).toBe(1)
+    expect(core.stderr).toContain("plugin counter pilotfish_requests_total: the name is one of the core's metrics")
+  })
+
   it('logs a refused plugin reload, and keeps serving the running version', async () => {
     const port = await deadPort()
     const plugin = join(dir, 'p.ts')

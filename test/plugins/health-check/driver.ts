@@ -5,6 +5,7 @@
 // It folds targetState answers as the core does (any ineligible wins, a valid weight replaces).
 import type { PluginEnv, PluginGroup, PluginHooks, TargetInfo, TargetReport, EndedRequest, PluginRequest, Target, TargetFailure } from '../../../core/plugin-api.ts'
 import { Outcome } from '../../../core/plugin-runtime.ts'
+import { PluginCounters } from '../../../core/plugin/counters.ts'
 import plugin from '../../../plugins/health-check/index.ts'
 import type { GroupSection } from '../../../plugins/health-check/schema.ts'
 import type { ProbeRequest } from '../../../plugins/health-check/probe.task.ts'
@@ -36,6 +37,8 @@ export interface Shard {
   readonly index: number
   hooks: PluginHooks
   refreshes: number
+  /** The shard's counters (env.counter), as a shard keeps them across instances. */
+  readonly counters: PluginCounters
 }
 
 export class Driver {
@@ -50,7 +53,7 @@ export class Driver {
   constructor (opts: { shards?: number, probe: ProbeFn, generation?: number }) {
     this.#probe = opts.probe
     this.#generation = opts.generation ?? 1
-    for (let i = 0; i < (opts.shards ?? 1); i++) this.shards.push({ index: i, hooks: {}, refreshes: 0 })
+    for (let i = 0; i < (opts.shards ?? 1); i++) this.shards.push({ index: i, hooks: {}, refreshes: 0, counters: new PluginCounters() })
   }
 
   /**
@@ -151,6 +154,7 @@ export class Driver {
       reportTarget (group, targetId, report) {
         driver.reports.push({ group, target: targetId, ...report, at: Date.now() })
       },
+      counter: (name, help, labelNames) => s.counters.declare(name, help, labelNames),
     }
   }
 }

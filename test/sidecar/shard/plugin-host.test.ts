@@ -3,10 +3,11 @@ import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { PluginHost } from '../../../sidecar/shard/plugin-host.ts'
 import type { PluginSpec } from '../../../core/snapshot.ts'
+import { PluginCounters } from '../../../core/plugin/counters.ts'
 
 const url = (name: string): string => pathToFileURL(new URL(`../../e2e/fixtures/plugins/${name}.ts`, import.meta.url).pathname).href
 const spec = (n: number): PluginSpec => ({ name: 'leaky', url: url('leaky-until-closed'), config: { n }, failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {} })
-const noChannel = { onFailure () {}, runTask: () => Promise.reject(new Error('no pool')), publish () {}, refreshTargets () {}, sendToLeader () {}, reportTarget () {} }
+const noChannel = { onFailure () {}, runTask: () => Promise.reject(new Error('no pool')), publish () {}, refreshTargets () {}, sendToLeader () {}, reportTarget () {}, counters: new PluginCounters() }
 /** Open handles and timers, once handles closed this turn have finished closing (libuv closes them on the next loop turn). */
 async function resources (): Promise<string[]> {
   await new Promise((resolve) => setImmediate(resolve))
