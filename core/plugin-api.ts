@@ -48,6 +48,13 @@ export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
    * be among the group keys the core leaves to plugins (docs/plugins.md, Group sections).
    */
   readonly targetGroupConfig?: JSONSchema
+  /**
+   * The keys of a forward action this plugin reads, as targetGroupConfig is for groups, e.g. `{ type: 'object',
+   * properties: { stickiness: {…} } }`. Every forward action that sets one of them is the plugin's: its values are
+   * validated (problems at `/listeners/0/defaultAction/stickiness/…`) and handed to wrapGroupChoice as
+   * `forward.config`. The keys must be among the forward keys the core leaves to plugins (docs/plugins.md).
+   */
+  readonly forwardConfig?: JSONSchema
 }
 
 export type FailMode = 'open' | 'closed'
@@ -55,6 +62,11 @@ export type FailMode = 'open' | 'closed'
 export interface PluginEnv {
   /** The plugin's name in the config (`plugins[].name`). */
   readonly name: string
+  /**
+   * Where the plugin's config is in the sidecar's config: `/plugins/2/config`, or a built-in's own section
+   * (`/stickiness`). Prefix the paths of a configProblems thrown from setup with it.
+   */
+  readonly configPath: string
   /** Which shard thread runs this instance, and which generation of shards it belongs to. */
   readonly shard: number
   readonly generation: number
@@ -166,7 +178,7 @@ export interface ConfigProblems extends Error {
  * - a listener's `plugins` list also gets onRequestEnd for every request on that listener.
  * A hook that is absent costs nothing.
  */
-export interface PluginHooks<G = unknown> {
+export interface PluginHooks<G = unknown, F = unknown> {
   /** Before the rules. Edit the request's headers, or return a Reply to answer it without a target. */
   onRequest? (req: PluginRequest): Reply | undefined | Promise<Reply | undefined>
   /** A rule condition: true when the request matches. Synchronous: rules are matched in one pass. */
@@ -204,8 +216,18 @@ export interface PluginHooks<G = unknown> {
    * another target (redispatch): the request may still succeed elsewhere.
    */
   onTargetFailure? (req: PluginRequest, target: Target, failure: TargetFailure): void
-  /** Called with the core's selector (or the previous plugin's) for a group; returns the selector to use. */
-  wrapSelector? (next: Selector, group: TargetGroup): Selector
+  /**
+   * Called with the core's selector (or the previous plugin's) for a group, once per snapshot; returns the
+   * selector to use. Its select() gets the request as a SelectionRequest: it may leave a response header for the
+   * target it picks (a cookie naming it), and sees which targets a redispatch has tried already.
+   */
+  wrapSelector? (next: PluginSelector, group: TargetGroup): PluginSelector
+  /**
+   * Called with the core's weighted choice (or the previous plugin's) for each forward action that sets one of the
+   * definition's forwardConfig keys, once per snapshot; returns the choice to use. Its choose() must answer one of
+   * `forward.groups` (another answer counts as the hook failing).
+   */
+  wrapGroupChoice? (next: GroupChoice, forward: ForwardInfo<F>): GroupChoice
   /** A target was chosen; last chance to edit the request head the target gets. */
   onForward? (req: PluginRequest, target: Target): void
   /**
@@ -237,8 +259,48 @@ export interface RoutingRequest extends RequestCtx {
   readonly locals: Record<string, unknown>
 }
 
+/** The request as a selector wrapper and a group choice see it. */
+export interface SelectionRequest extends RoutingRequest {
+  /**
+   * The group's targets this request was already sent to, whose attempts failed: empty on the first selection; on
+   * a redispatch (the core selecting again after a refused connection), the ones tried. A selector that keeps
+   * answering one of them is asked again, then passed over.
+   */
+  readonly tried: readonly Target[]
+  /**
+   * Adds a field to the response the client gets from the target (not to a reply Pilotfish makes itself): a
+   * Set-Cookie naming the target picked, say. A field added while selecting a target is dropped when the core
+   * selects again for the request (a redispatch): it belonged to a choice given up on. One added by a group
+   * choice or a request hook stays. Framing and connection fields are refused (it throws), as setHeader does.
+   * Once the response head is in, onResponse edits it instead.
+   */
+  addResponseHeader (name: string, value: string): void
+}
+
+/** A group's selector as a plugin wraps it (wrapSelector): the core's selectors are ones too. */
+export interface PluginSelector {
+  /** An eligible target of the group, or null when there is none (→ 503). */
+  select (req: SelectionRequest, group: TargetGroup): Target | null
+}
+
+/** How a forward action picks among its weighted target groups (wrapGroupChoice). */
+export interface GroupChoice {
+  /** The name of one of the action's groups for this request. */
+  choose (req: SelectionRequest): string
+}
+
+/** A forward action as a group choice wrapper sees it. */
+export interface ForwardInfo<F = unknown> {
+  /** The action's JSON pointer in the config, e.g. '/listeners/0/defaultAction': where a problem with it is. */
+  readonly path: string
+  /** Its groups in config order, with their weights (0: named, never picked by the core's choice). */
+  readonly groups: ReadonlyArray<{ readonly name: string, readonly weight: number }>
+  /** The action's values of the definition's forwardConfig keys, validated, defaults filled. */
+  readonly config: F
+}
+
 /** A request whose head a hook may edit. Edits are seen by the rules and hooks that run after. */
-export interface PluginRequest extends RoutingRequest {
+export interface PluginRequest extends SelectionRequest {
   /** The chosen target, once there is one (onForward, onResponse). */
   readonly target: Target | null
   /** The chosen target group's name, once there is one ('' before). */
@@ -265,7 +327,10 @@ export interface EndedRequest extends PluginRequest {
 /** A target's response head on its way to the client. */
 export interface PluginResponse {
   readonly status: number
+  /** A field's value; repeated fields joined with ", " (which breaks Set-Cookie: use headerValues). */
   header (name: string): string | undefined
+  /** Every field of that name, each its own value, in order (Set-Cookie, which cannot be joined). */
+  headerValues (name: string): string[]
   setHeader (name: string, value: string): void
   /** Adds a field even when one of that name exists (Set-Cookie). */
   appendHeader (name: string, value: string): void

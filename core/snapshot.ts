@@ -7,7 +7,8 @@ import { RuleTable } from './rule/rule-table.ts'
 import { PilotfishError } from './errors.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type Connectors, type PoolSettings, type TargetPool } from './forwarder/target-pool.ts'
-import { announceGroups, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import { announceGroups, type GroupChooser, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import type { ForwardChoosers } from './rule/actions.ts'
 import { takingPart, TargetGroupRuntime, type GroupMember } from './group.ts'
 import { pluginOf } from './rule/conditions.ts'
 import { AllowFrom } from './listener/allow-from.ts'
@@ -35,6 +36,8 @@ export interface PluginSpec {
   url: string
   /** The plugin's config, validated against its schema with its defaults filled in. */
   config: unknown
+  /** Where that config is in the sidecar's config (env.configPath). */
+  configPath: string
   failClosed: boolean
   timeoutMs: number
   /** For the plugin's pool tasks (env.runTask). */
@@ -44,6 +47,11 @@ export interface PluginSpec {
    * targetGroupConfig keys, validated with defaults filled (onGroups). Not part of what sets the plugin up.
    */
   groups: Record<string, { path: string, config: unknown }>
+  /**
+   * The forward actions the plugin chooses the group of, by JSON pointer: their values of the definition's
+   * forwardConfig keys, validated with defaults filled (wrapGroupChoice). Not part of what sets the plugin up.
+   */
+  forwards: Record<string, unknown>
 }
 
 export interface SnapshotListener {
@@ -163,6 +171,21 @@ function tellPlugins (msg: SnapshotMessage, members: ReadonlyMap<string, GroupMe
   for (const [p, groups] of served) announceGroups(p, groups)
 }
 
+/** Each forward action's choosers: the plugins with a wrapGroupChoice hook whose section it sets, in config order. */
+function forwardChoosers (msg: SnapshotMessage, plugins: PluginSet): ForwardChoosers {
+  const byPath = new Map<string, GroupChooser[]>()
+  for (const spec of msg.plugins) {
+    for (const [path, config] of Object.entries(spec.forwards)) {
+      const plugin = pluginOf(plugins, spec.name)
+      if (typeof plugin.hooks.wrapGroupChoice !== 'function') continue
+      let list = byPath.get(path)
+      if (list === undefined) byPath.set(path, list = [])
+      list.push({ plugin, config })
+    }
+  }
+  return (path) => byPath.get(path) ?? []
+}
+
 function buildGroup (g: TargetGroupConfig, members: readonly GroupMember[], plugins: PluginSet): GroupRuntime {
   const named = g.plugins.map((n) => pluginOf(plugins, n))
   return new TargetGroupRuntime(g.name, members, named, selectorFactory(g.algorithm, hashOnOf(g)), g.responseTimeoutSeconds * 1000)
@@ -222,9 +245,10 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
   for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, members.get(g.name)!, plugins))
   const usedGroups = new Set<string>()
   const listeners = new Map<string, SnapshotListener>()
-  for (const l of msg.config.listeners) {
+  const choosers = forwardChoosers(msg, plugins)
+  for (const [i, l] of msg.config.listeners.entries()) {
     const port = msg.ports[l.name] ?? l.port
-    const rules = new RuleTable(l, plugins)
+    const rules = new RuleTable(l, plugins, `/listeners/${i}`, choosers)
     checkRouteGroups(rules, groups)
     for (const rule of [...rules.rules, rules.defaultRule]) {
       const action = rule.action

@@ -132,6 +132,9 @@ export const forwardActionSchema = {
         properties: { name: NAME, weight: { type: 'integer', minimum: 0, maximum: 999, default: 1 } },
       },
     },
+    // Left to plugins, as a group's sections are: validated by the forwardConfig schema of the plugin that reads it.
+    /** ALB's target group stickiness: a client stays in the group it got; by the stickiness plugin. */
+    stickiness: { type: 'object' },
   },
 } as const satisfies JSONSchema
 export type ForwardActionConfig = FromSchema<typeof forwardActionSchema>
@@ -393,6 +396,8 @@ export const sidecarSchema = {
     listeners: { type: 'array', minItems: 1, items: listenerSchema },
     targetGroups: { type: 'array', items: targetGroupSchema, default: [] },
     plugins: { type: 'array', maxItems: 64, items: pluginEntrySchema, default: [] },
+    /** The stickiness plugin's own config (its signing keys), validated by its schema when stickiness is on. */
+    stickiness: { type: 'object' },
     /**
      * After a plugin code reload, connections on the previous shard generation may finish there for this long
      * (ALB's deregistration delay default); in-flight requests end sooner, idle keep-alive connections at once.

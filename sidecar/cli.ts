@@ -6,7 +6,6 @@ import { PilotfishError } from '../core/errors.ts'
 import { validateConfig } from '../schemas/validate.ts'
 import { startSidecar, stopOnSignals } from './main.ts'
 import { PluginRegistry } from './control-plane/plugins.ts'
-import { inactiveSettings } from './control-plane/inactive-settings.ts'
 import { withBuiltIns } from './control-plane/built-ins.ts'
 import { version } from './version.ts'
 import { parseAddress, proxyConfig } from './proxy-config.ts'
@@ -78,7 +77,6 @@ async function main (argv: string[]): Promise<number> {
     const effective = withBuiltIns(config)
     const specs = await new PluginRegistry(dirname(resolve(file))).specs(effective)
     if (specs.length > 0) await (await import('./control-plane/plugin-check.ts')).checkInShard(effective, specs)
-    for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
     out(`pilotfish: ${file} is valid`)
     return 0
   }
@@ -116,7 +114,6 @@ async function main (argv: string[]): Promise<number> {
   cp.plugins.onReloaded = (p) => err(`pilotfish: plugin ${p.name} reloaded: version ${p.version} runs in shard generation ${p.generation}`)
   cp.shards.onRestart = (index, code, stalled) =>
     err(`pilotfish: shard ${index} ${stalled ? 'stopped answering (event loop blocked)' : `exited (code ${code})`}; replaced`)
-  for (const line of inactiveSettings(config)) err(`pilotfish: warning: ${line} (docs/configuration.md)`)
   if (config.plugins.length > 0 && readFileSafe('/proc/sys/net/ipv4/tcp_migrate_req') === '0') {
     err('pilotfish: net.ipv4.tcp_migrate_req is 0: a plugin code reload can reset new connections still queued on the ' +
       'retiring shards. Set it to 1 in this network namespace (docs/plugins.md, "Reloading").')

@@ -27,7 +27,8 @@ import type { GroupRuntime } from '../runtime.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
 import { pluginReplyHead, redirectHead } from '../forwarder/local-reply.ts'
 import { ResponseEdit } from '../plugin/headers.ts'
-import { closedBy, FAIL, isThenable, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName, type PluginInstance } from '../plugin/instance.ts'
+import { chooseGroup, closedBy, FAIL, isThenable, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName, type PluginInstance } from '../plugin/instance.ts'
+import { pushField } from '../plugin/headers.ts'
 import { Stage, type EngineRequest } from './request.ts'
 
 /** Where a decision reports. The exchange writes to the wire; the harness records for its tests. */
@@ -85,7 +86,10 @@ function route (req: EngineRequest, sink: DecisionSink, from: number): void {
   req.ruleName = rule.name
   const action = rule.action
   switch (action.type) {
-    case 'forward': return forwardTo(req, sink, action.pick())
+    case 'forward': {
+      const name = chooseGroup(action.choice, req)
+      return name === FAIL ? failClosed(sink) : forwardTo(req, sink, name)
+    }
     case 'fixed-response': return sink.reply(action.statusCode, action.head, action.body)
     case 'redirect': return sink.reply(action.statusCode, redirectHead(action.statusCode, action.location(req)), null)
   }
@@ -148,6 +152,7 @@ function forwardTo (req: EngineRequest, sink: DecisionSink, name: string): void 
   req.groupName = name
   const group = req.listener.groups.get(name)
   if (group === undefined) return sink.fail(503, Outcome.NoTarget, R_NO_GROUP)
+  req.markSelection()
   const target = select(group.selector, req, group.group)
   if (target === FAIL) return failClosed(sink)
   if (target === null) return sink.fail(503, Outcome.NoTarget, R_NO_TARGET)
@@ -178,6 +183,7 @@ const RESELECT_TRIES = 3
  */
 export function redispatch (req: EngineRequest, sink: DecisionSink, tried: readonly Target[]): boolean {
   const group = req.group!
+  req.tried = tried
   const target = reselect(req, group, tried)
   if (target === null) return false
   req.retries++
@@ -189,12 +195,15 @@ export function redispatch (req: EngineRequest, sink: DecisionSink, tried: reado
 /** A target of the group not in `tried`: the selector's answer if it gives one, else the next in list order. */
 function reselect (req: EngineRequest, group: GroupRuntime, tried: readonly Target[]): Target | null | typeof FAIL {
   for (let i = 0; i < RESELECT_TRIES; i++) {
+    req.dropSelection()
     const t = select(group.selector, req, group.group)
     if (t === FAIL || t === null) return t
     if (!isTried(t, tried)) return t
   }
   // The selector keeps answering a target tried already (a consistent hash, a sticky session): the next
   // eligible one after the last tried, in the group's order, so a hashed key's redispatches spread predictably.
+  // What the selector added for the target it answered goes with it.
+  req.dropSelection()
   const targets = group.group.targets
   const n = targets.length
   const last = tried[tried.length - 1]!.endpoint.id
@@ -214,10 +223,12 @@ function isTried (t: Target, tried: readonly Target[]): boolean {
 }
 
 /**
- * The target's response head, before the client sees it: the listener's, then the group's onResponse hooks edit
- * it. FAIL when one failed closed (the caller answers 500 if it can: failClosed).
+ * The target's response head, before the client sees it: the fields hooks added for it (addResponseHeader), then
+ * the listener's, then the group's onResponse hooks edit it. FAIL when one failed closed (the caller answers 500 if it can: failClosed).
  */
 export function respond (req: EngineRequest, res: ResponseHead): typeof FAIL | undefined {
+  const fields = req.responseFields
+  if (fields !== null) for (let i = 0; i < fields.length; i += 3) pushField(res, fields[i]!, fields[i + 1]!, fields[i + 2]!)
   const lp = req.listener.onResponse
   const gp = req.group!.onResponse
   if (lp.length + gp.length === 0) return undefined

@@ -10,7 +10,9 @@ import { Outcome, type Target } from '../pipeline.ts'
 import type { PluginRequest } from '../plugin-api.ts'
 import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { PluginInstance } from '../plugin/instance.ts'
-import { removeField, setField } from '../plugin/headers.ts'
+import { checked, removeField, setField } from '../plugin/headers.ts'
+
+const NONE: readonly Target[] = Object.freeze([])
 
 /** Which stage a parked decision resumes in (decide.ts). */
 export const Stage = { OnRequest: 0, Route: 1 } as const
@@ -46,6 +48,14 @@ export class EngineRequest implements PluginRequest, FinishedRequest {
   responseBytes = 0
   target: Target | null = null
   group: GroupRuntime | null = null
+  /** On a redispatch, the targets whose attempts failed (decide.ts redispatch); none before. */
+  tried: readonly Target[] = NONE
+  /**
+   * Fields for the target's response (addResponseHeader), as lower-case name, name, value triples; null until
+   * the first. Those from `#selectionStart` on were added while selecting the target (dropSelection).
+   */
+  responseFields: string[] | null = null
+  #selectionStart = 0
 
   // the decision stage's place: which hook of which stage answered (or is awaited), and its answer
   stage: Stage = Stage.OnRequest
@@ -75,6 +85,21 @@ export class EngineRequest implements PluginRequest, FinishedRequest {
   get locals (): Record<string, unknown> { return this.#locals ??= {} }
   setHeader (name: string, value: string): void { setField(this.head, name, value) }
   removeHeader (name: string): void { removeField(this.head, name) }
+
+  addResponseHeader (name: string, value: string): void {
+    const lower = checked(name, value);
+    (this.responseFields ??= []).push(lower, name, value)
+  }
+
+  /** Target selection begins: fields added from here on belong to the target it picks. */
+  markSelection (): void {
+    this.#selectionStart = this.responseFields === null ? 0 : this.responseFields.length
+  }
+
+  /** The core selects again (a redispatch): the fields the last selection added go with its choice. */
+  dropSelection (): void {
+    if (this.responseFields !== null) this.responseFields.length = this.#selectionStart
+  }
 
   /** The decision waits on (or acted on) this plugin's hook at position `at` of `stage`. */
   parkAt (stage: Stage, at: number, plugin: PluginInstance): void {

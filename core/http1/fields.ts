@@ -56,3 +56,11 @@ export function fieldValue (f: Pick<FieldArrays, 'names' | 'values'>, name: stri
   }
   return found
 }
+
+/** Every value of a field by lower-case name, in order: for Set-Cookie, whose values cannot be joined (RFC 6265 §3). */
+export function fieldValues (f: Pick<FieldArrays, 'names' | 'values'>, name: string): string[] {
+  const out: string[] = []
+  const names = f.names
+  for (let i = 0; i < names.length; i++) if (names[i] === name) out.push(f.values[i]!)
+  return out
+}

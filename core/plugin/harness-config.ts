@@ -1,5 +1,6 @@
-// The harness's config checks, as a sidecar makes them: the plugin's config against its configSchema, and each
-// group's section against its targetGroupConfig (sidecar/control-plane/plugins.ts), defaults filled.
+// The harness's config checks, as a sidecar makes them: the plugin's config against its configSchema, each
+// group's section against its targetGroupConfig and the forward action's against its forwardConfig
+// (sidecar/control-plane/plugins.ts), defaults filled.
 import type { ValidateFunction } from 'ajv'
 import { ajv } from '../../schemas/compile.ts'
 import { invalid, schemaProblems } from '../../schemas/validate.ts'
@@ -19,6 +20,17 @@ export function groupSections (definition: AnyDefinition, options: HarnessOption
     out.set(name, { path, config: schema === undefined ? {} : validate(schema, given, path, 'targetGroupConfig') })
   })
   return out
+}
+
+/** Where the harness's forward action stands in a config: its listener's default action. */
+export const FORWARD_PATH = '/listeners/0/defaultAction'
+
+/** The forward action's section, validated against the definition's forwardConfig as plugins.ts does; undefined without. */
+export function forwardSection (definition: AnyDefinition, options: HarnessOptions): unknown {
+  const given = options.forwardConfig
+  if (given === undefined) return undefined
+  const schema = (definition as { forwardConfig?: JSONSchema }).forwardConfig
+  return schema === undefined ? {} : validate(schema, structuredClone(given), FORWARD_PATH, 'forwardConfig')
 }
 
 export function validate (schema: JSONSchema, config: unknown, at = '/config', what = 'configSchema'): unknown {

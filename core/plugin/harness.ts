@@ -16,13 +16,14 @@ import type { FailMode, PluginDefinition, PluginEnv, PluginHooks, Reply, Route, 
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
 import { selectorFactory } from '../selector/index.ts'
+import { Forward } from '../rule/actions.ts'
 import { attemptFailed, decide, ended, respond, type DecisionSink } from '../decision/decide.ts'
 import { EngineRequest, Stage } from '../decision/request.ts'
 import { plain, responseHead, syntheticHead, type Fields, type SyntheticRequestInit } from './harness-request.ts'
 import { checkDefinition } from './manifest.ts'
 import { PluginCounters } from './counters.ts'
-import { groupSections, validate } from './harness-config.ts'
-import { announceGroups, FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
+import { FORWARD_PATH, forwardSection, groupSections, validate } from './harness-config.ts'
+import { announceGroups, setupFailed, FAIL, PluginCondition, PluginInstance, type HookName } from './instance.ts'
 import { takingPart, TargetGroupRuntime, type GroupMember } from '../group.ts'
 
 export interface HarnessTarget { host: string, port: number, weight?: number, eligible?: boolean }
@@ -45,13 +46,22 @@ export interface HarnessOptions {
    * /targetGroups/<i>/…, and handed to onGroups.
    */
   groupConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+  /**
+   * The forward action's values of the definition's forwardConfig keys (`{ stickiness: { enabled: true } }`):
+   * validated as the sidecar does (problems at /listeners/0/defaultAction/…), and the plugin's wrapGroupChoice
+   * then chooses among every `forwardTo` list's groups.
+   */
+  forwardConfig?: Readonly<Record<string, unknown>>
 }
 
 export type { Fields, SyntheticRequestInit }
 
 export interface HarnessRequestInit extends SyntheticRequestInit {
-  /** The group to forward to when no route hook picks one, as a forward action in a later rule would. */
-  forwardTo?: string
+  /**
+   * The group to forward to when no route hook picks one, as a forward action in a later rule would; or its
+   * weighted groups (`[{ name: 'stable', weight: 95 }, { name: 'canary', weight: 5 }]`), one chosen per request.
+   */
+  forwardTo?: string | ReadonlyArray<{ readonly name: string, readonly weight?: number }>
   /** The target's response head; onResponse hooks run only when it is given. */
   response?: { status: number, headers?: Fields }
   /** The chosen target's attempt fails so (onTargetFailure), and the request ends 502 (504 for a timeout). */
@@ -73,6 +83,10 @@ export interface HarnessResult {
   requestHeaders: Record<string, string>
   /** The response head after onResponse edits; undefined when no response was given or none reached a client. */
   responseHeaders: Record<string, string> | undefined
+  /** The same fields one by one, in order, as the client gets them: [lower-case name, value] (Set-Cookie, unjoined). */
+  responseFields: ReadonlyArray<readonly [string, string]> | undefined
+  /** The group the request was forwarded to (a forward's choice, or route's), '' when none. */
+  group: string
   /** Failures in this request, as counted in pilotfish_plugin_errors_total{plugin,hook}. */
   failures: HarnessFailure[]
   /**
@@ -144,6 +158,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const counters = new PluginCounters()
   const env: PluginEnv = {
     name,
+    configPath: '/config',
     shard: 0,
     generation: 1,
     leader: true, // the harness is the only shard
@@ -167,12 +182,12 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   try {
     hooks = (await definition.setup(checked as never, env)) ?? {} // the schema has just vouched for it
   } catch (err) {
-    throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [name, 'setup', (err as Error)?.message ?? String(err)], { cause: err })
+    throw setupFailed(name, err)
   }
   const failClosed = (options.failMode ?? definition.failMode ?? 'closed') === 'closed'
   const timeoutMs = (options.hookTimeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000
   const plugin = new PluginInstance(name, definition.version, hooks, failClosed, timeoutMs, (_p, hook, err) => log.record(hook, err))
-  h = new Harness(plugin, log, logs, reports, clock, counters, sections, options)
+  h = new Harness(plugin, log, logs, reports, clock, counters, sections, forwardSection(definition, options), options)
   try {
     h.build()
   } catch (err) {
@@ -207,11 +222,15 @@ class Harness implements PluginHarness {
   readonly #sections: ReadonlyMap<string, { path: string, config: unknown }>
   readonly #targets: Map<string, readonly HarnessTarget[]>
   #condition: PluginCondition | null = null
+  readonly #forwardSection: unknown
+  /** Forward actions by their groups, compiled once per build, as a snapshot compiles its rules. */
+  #forwards = new Map<string, Forward>()
   #closed = false
 
   constructor (plugin: PluginInstance, log: FailureLog, logs: Harness['logs'], reports: Harness['reports'], clock: { offset: number }, counters: PluginCounters,
-    sections: ReadonlyMap<string, { path: string, config: unknown }>, options: HarnessOptions) {
+    sections: ReadonlyMap<string, { path: string, config: unknown }>, forwardSection: unknown, options: HarnessOptions) {
     this.plugin = plugin
+    this.#forwardSection = forwardSection
     this.#log = log
     this.logs = logs
     this.reports = reports
@@ -263,7 +282,23 @@ class Harness implements PluginHarness {
   get failures (): readonly HarnessFailure[] { return this.#log.all }
 
   /** The groups as a snapshot builds them: onGroups told, targetState answers folded in, the selector wrapped. */
+  /** The forward action for `forwardTo`; the plugin chooses its group when the harness was given forwardConfig. */
+  #forward (to: NonNullable<HarnessRequestInit['forwardTo']>): Forward {
+    const groups = typeof to === 'string' ? [{ name: to, weight: 1 }] : to.map((g) => ({ name: g.name, weight: g.weight ?? 1 }))
+    const key = JSON.stringify(groups)
+    let f = this.#forwards.get(key)
+    if (f === undefined) {
+      const section = this.#options.forwardConfig
+      const choosers = section !== undefined && typeof this.plugin.hooks.wrapGroupChoice === 'function'
+        ? [{ plugin: this.plugin, config: this.#forwardSection }]
+        : []
+      this.#forwards.set(key, f = new Forward({ targetGroups: groups }, FORWARD_PATH, choosers))
+    }
+    return f
+  }
+
   build (): void {
+    this.#forwards.clear()
     const options = this.#options
     const endpoints = new Map<string, Endpoint>() // one host:port is one endpoint across groups, as in a shard
     const factory = selectorFactory(options.algorithm ?? Algorithm.RoundRobin, options.hashOn)
@@ -316,8 +351,12 @@ class Harness implements PluginHarness {
 
   /** The decision stage the shard runs (decision/decide.ts), on a listener that names the plugin everywhere. */
   request (init: HarnessRequestInit = {}): Promise<HarnessResult> {
-    const r: HarnessResult = { reply: undefined, matched: undefined, route: undefined, target: null, requestHeaders: {}, responseHeaders: undefined, failures: [], status: null }
-    const listener = harnessListener(this.plugin, new HarnessRules(this.plugin, this.#condition, init.forwardTo, r), this.#runtimes, init)
+    const r: HarnessResult = {
+      reply: undefined, matched: undefined, route: undefined, target: null, requestHeaders: {}, responseHeaders: undefined, responseFields: undefined,
+      group: '', failures: [], status: null,
+    }
+    const forward = init.forwardTo === undefined ? null : this.#forward(init.forwardTo)
+    const listener = harnessListener(this.plugin, new HarnessRules(this.plugin, this.#condition, forward, r), this.#runtimes, init)
     const req = new EngineRequest(listener, syntheticHead(init), init.clientIp ?? '192.0.2.1', init.clientPort ?? 40000)
     return new Promise((resolve) => {
       const run = new HarnessRun(req, r, init, this.#log, resolve)
@@ -370,13 +409,11 @@ class HarnessRules implements RuleSource {
   readonly #fallback: Rule | null
   readonly #result: HarnessResult
 
-  constructor (p: PluginInstance, condition: PluginCondition | null, forwardTo: string | undefined, result: HarnessResult) {
+  constructor (p: PluginInstance, condition: PluginCondition | null, forward: Forward | null, result: HarnessResult) {
     this.rules = p.hooks.route === undefined ? [] : [{ name: p.name, priority: 1, index: 0, action: { type: 'plugin', plugin: p } }]
     this.#condition = condition
     this.#result = result
-    this.#fallback = forwardTo === undefined
-      ? null
-      : { name: 'default', priority: Infinity, index: this.rules.length, action: { type: 'forward', groups: [forwardTo], weights: [1], pick: () => forwardTo } }
+    this.#fallback = forward === null ? null : { name: 'default', priority: Infinity, index: this.rules.length, action: forward }
   }
 
   match (ctx: RequestCtx, from: number): Rule | null {
@@ -429,6 +466,7 @@ class HarnessRun implements DecisionSink {
     this.#log.current = r.failures
     if (respond(req, head) === FAIL) return this.#end(500)
     r.responseHeaders = plain(head)
+    r.responseFields = head.names.map((n, i) => [n, head.values[i]!] as const)
     this.#end(head.status)
   }
 
@@ -453,6 +491,7 @@ class HarnessRun implements DecisionSink {
     // What the route hook decided, whatever became of it (a group that does not exist still shows here).
     if (req.stage === Stage.Route && req.answer !== undefined) this.#r.route = req.answer as Route
     this.#r.status = status
+    this.#r.group = req.groupName
     this.#r.requestHeaders = plain(req.head)
     this.#resolve(this.#r)
   }

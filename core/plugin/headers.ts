@@ -6,11 +6,12 @@
 import type { PluginResponse } from '../plugin-api.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
 import { isFieldValue, isToken } from '../http1/head.ts'
-import { fieldValue, isEngineField, type FieldArrays } from '../http1/fields.ts'
+import { fieldValue, fieldValues, isEngineField, type FieldArrays } from '../http1/fields.ts'
 
 export type { FieldArrays }
 
-function checked (name: string, value?: string): string {
+/** The lower-case name of a field a plugin may write; throws TypeError naming what is wrong. */
+export function checked (name: string, value?: string): string {
   const lower = name.toLowerCase()
   if (!isToken(name, 0, name.length)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`)
   if (isEngineField(lower)) throw new TypeError(`header ${lower} is set by Pilotfish, not by plugins`)
@@ -29,7 +30,11 @@ export function removeField (f: FieldArrays, name: string): void {
 }
 
 export function appendField (f: FieldArrays, name: string, value: string): void {
-  const lower = checked(name, value)
+  pushField(f, checked(name, value), name, value)
+}
+
+/** Appends a field already checked (`lower` is what checked() returned for `name`). */
+export function pushField (f: FieldArrays, lower: string, name: string, value: string): void {
   f.names.push(lower)
   f.rawNames.push(name)
   f.values.push(value.trim())
@@ -47,6 +52,7 @@ export class ResponseEdit implements PluginResponse {
   constructor (res: ResponseHead) { this.#res = res }
   get status (): number { return this.#res.status }
   header (name: string): string | undefined { return fieldValue(this.#res, name) }
+  headerValues (name: string): string[] { return fieldValues(this.#res, name.toLowerCase()) }
   setHeader (name: string, value: string): void { setField(this.#res, name, value) }
   appendHeader (name: string, value: string): void { appendField(this.#res, name, value) }
   removeHeader (name: string): void { removeField(this.#res, name) }

@@ -7,9 +7,12 @@
 // a caller only branches on the verdict, and a promise from a synchronous hook can never pass for its value.
 import { invalid, PilotfishError } from '../errors.ts'
 import type { Rule, RuleSource } from '../rule/rule-table.ts'
-import type { PluginGroup, PluginHooks, PluginRequest, PluginResponse, RequestCtx, RoutingRequest, Selector, Target, TargetGroup } from '../plugin-api.ts'
+import type {
+  ForwardInfo, GroupChoice, PluginGroup, PluginHooks, PluginRequest, PluginResponse, PluginSelector, RequestCtx, RoutingRequest, SelectionRequest, Selector,
+  Target, TargetGroup,
+} from '../plugin-api.ts'
 
-export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'onForward' | 'onResponse' | 'targetState' | 'onState' |
+export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'wrapGroupChoice' | 'onForward' | 'onResponse' | 'targetState' | 'onState' |
   'onGroups' | 'onMessage' | 'onRequestEnd' | 'onTargetFailure' | 'listen' | 'close'
 
 /** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
@@ -140,9 +143,9 @@ export class PluginCondition {
  */
 class ContainedSelector implements Selector {
   readonly #plugin: PluginInstance
-  readonly #inner: Selector
+  readonly #inner: PluginSelector
   readonly #next: Selector
-  constructor (plugin: PluginInstance, inner: Selector, next: Selector) {
+  constructor (plugin: PluginInstance, inner: PluginSelector, next: Selector) {
     this.#plugin = plugin
     this.#inner = inner
     this.#next = next
@@ -150,7 +153,8 @@ class ContainedSelector implements Selector {
 
   select (ctx: RequestCtx, group: TargetGroup): Target | null {
     const inner = this.#inner
-    const t = this.#plugin.sync('wrapSelector', inner.select, inner, ctx, group)
+    // The core selects only for its own request object, which is a SelectionRequest (decision/request.ts).
+    const t = this.#plugin.sync('wrapSelector', inner.select, inner, ctx as SelectionRequest, group)
     if (t === SKIP) return this.#next.select(ctx, group)
     if (t === FAIL) return null
     return t
@@ -162,6 +166,64 @@ export function select (selector: Selector, ctx: RequestCtx, group: TargetGroup)
   const before = closedCount
   const t = selector.select(ctx, group)
   return closedCount === before ? t : FAIL
+}
+
+/**
+ * A plugin's group choice wrapped in containment, as ContainedSelector: a fail-open failure (a throw, or an
+ * answer that is not one of the action's groups) falls back to `next`; a fail-closed one answers '' and
+ * chooseGroup() turns it into FAIL.
+ */
+class ContainedChoice implements GroupChoice {
+  readonly #plugin: PluginInstance
+  readonly #inner: GroupChoice
+  readonly #next: GroupChoice
+  readonly #names: readonly string[]
+  constructor (plugin: PluginInstance, inner: GroupChoice, next: GroupChoice, names: readonly string[]) {
+    this.#plugin = plugin
+    this.#inner = inner
+    this.#next = next
+    this.#names = names
+  }
+
+  choose (req: SelectionRequest): string {
+    const inner = this.#inner
+    const p = this.#plugin
+    let g = p.sync('wrapGroupChoice', inner.choose, inner, req, undefined)
+    if (typeof g === 'string' && !this.#names.includes(g)) {
+      g = p.verdict('wrapGroupChoice', new TypeError(`chose ${JSON.stringify(g)}, which is not one of the action's target groups`))
+    }
+    if (g === SKIP) return this.#next.choose(req)
+    if (g === FAIL) return ''
+    return g
+  }
+}
+
+/** A plugin that chooses a forward action's group, with its section of the action (its forwardConfig keys). */
+export interface GroupChooser { readonly plugin: PluginInstance, readonly config: unknown }
+
+/** Applies the choosers' wrapGroupChoice hooks in config order: the first is the outermost. */
+export function wrapGroupChoice (core: GroupChoice, path: string, groups: ForwardInfo['groups'], choosers: readonly GroupChooser[]): GroupChoice {
+  let choice = core
+  const names = groups.map((g) => g.name)
+  for (let i = choosers.length - 1; i >= 0; i--) {
+    const { plugin: p, config } = choosers[i]!
+    let inner: GroupChoice
+    try {
+      inner = p.hooks.wrapGroupChoice!(choice, { path, groups, config })
+    } catch (err) {
+      p.verdict('wrapGroupChoice', err)
+      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'wrapGroupChoice', (err as Error)?.message ?? String(err)], { cause: err })
+    }
+    choice = new ContainedChoice(p, inner, choice, names)
+  }
+  return choice
+}
+
+/** A forward action's choice of group for `req`, or FAIL when a chooser failed closed. */
+export function chooseGroup (choice: GroupChoice, req: SelectionRequest): string | typeof FAIL {
+  const before = closedCount
+  const g = choice.choose(req)
+  return closedCount === before ? g : FAIL
 }
 
 /** The rule a request matches from position `from` on, or FAIL when a fail-closed plugin condition failed. */
@@ -195,7 +257,7 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
   for (let i = plugins.length - 1; i >= 0; i--) {
     const p = plugins[i]!
     if (typeof p.hooks.wrapSelector !== 'function') continue
-    let inner: Selector
+    let inner: PluginSelector
     try {
       inner = p.hooks.wrapSelector(selector, group)
     } catch (err) {
@@ -222,6 +284,16 @@ export function announceGroups (p: PluginInstance, groups: PluginGroup[]): void 
     p.verdict('onGroups', err)
     throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
   }
+}
+
+/**
+ * Why setup failed, as the config change's error: a ConfigProblems refuses the config with its paths (the config's
+ * problem, as in announceGroups); anything else is the plugin failing.
+ */
+export function setupFailed (name: string, err: unknown): Error {
+  const problems = (err as { problems?: unknown }).problems
+  if (Array.isArray(problems) && problems.length > 0) return invalid(problems)
+  return new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [name, 'setup', (err as Error)?.message ?? String(err)], { cause: err })
 }
 
 /** A target as the config and the control plane leave it, before any targetState answer. */

@@ -8,6 +8,15 @@ export interface Manifest {
   protocols: string[]
   /** The group keys the plugin reads, as an object schema (PluginDefinition.targetGroupConfig). */
   targetGroupConfig: object | undefined
+  /** The forward action keys the plugin reads, as an object schema (PluginDefinition.forwardConfig). */
+  forwardConfig: object | undefined
+}
+
+/** A section schema must be an object schema with properties: the keys it reads. */
+function sectionProblem (schema: unknown, what: string, keys: string): string | null {
+  if (schema === undefined) return null
+  if (schema !== null && typeof schema === 'object' && typeof (schema as { properties?: unknown }).properties === 'object') return null
+  return `${what} must be an object schema with properties (the ${keys} keys the plugin reads)`
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/
@@ -27,16 +36,15 @@ export function checkDefinition (def: unknown): Manifest | string {
   if (typeof tasks !== 'object' || tasks === null || !Object.values(tasks).every((t) => typeof t === 'string' || t instanceof URL)) {
     return 'tasks must map names to module URLs'
   }
-  const groupConfig = d.targetGroupConfig
-  if (groupConfig !== undefined && (groupConfig === null || typeof groupConfig !== 'object' || typeof (groupConfig as { properties?: unknown }).properties !== 'object')) {
-    return 'targetGroupConfig must be an object schema with properties (the group keys the plugin reads)'
-  }
+  const problem = sectionProblem(d.targetGroupConfig, 'targetGroupConfig', 'group') ?? sectionProblem(d.forwardConfig, 'forwardConfig', 'forward action')
+  if (problem !== null) return problem
   return {
     name: d.name,
     version: d.version,
     configSchema: structuredClone(d.configSchema),
     failMode: d.failMode,
     protocols,
-    targetGroupConfig: groupConfig === undefined ? undefined : structuredClone(groupConfig as object),
+    targetGroupConfig: d.targetGroupConfig === undefined ? undefined : structuredClone(d.targetGroupConfig as object),
+    forwardConfig: d.forwardConfig === undefined ? undefined : structuredClone(d.forwardConfig as object),
   }
 }

@@ -5,46 +5,63 @@ import type {
   ActionConfig, FixedResponseActionConfig, ForwardActionConfig, RedirectActionConfig,
 } from '../../schemas/sidecar.schema.ts'
 import type { Action, FixedResponseAction, ForwardAction, PluginAction, RedirectAction } from './rule-table.ts'
-import type { PluginInstance, PluginSet } from '../plugin/instance.ts'
+import type { GroupChoice } from '../plugin-api.ts'
+import { wrapGroupChoice, type GroupChooser, type PluginInstance, type PluginSet } from '../plugin/instance.ts'
 import { pluginOf } from './conditions.ts'
 import { RedirectTemplate } from './redirect.ts'
 import { fixedReplyHead } from '../forwarder/local-reply.ts'
 
+/** The plugins that choose a forward action's group (wrapGroupChoice), by the action's JSON pointer. */
+export type ForwardChoosers = (path: string) => readonly GroupChooser[]
+export const NO_CHOOSERS: ForwardChoosers = () => []
+
 /**
- * Weighted choice among the groups with weight > 0 (ALB: weights 0–999 per group [S2]):
+ * The core's weighted choice among the groups with weight > 0 (ALB: weights 0–999 per group [S2]):
  *
  *   groups  [a, b, c]   weights [1, 0, 3]   → choices [a, c]   cumulative [1, 4]
  *   r = random() * 4:   r < 1 → a,   1 ≤ r < 4 → c
  */
-class Forward implements ForwardAction {
-  readonly type = 'forward'
-  readonly groups: readonly string[]
-  readonly weights: readonly number[]
+class WeightedChoice implements GroupChoice {
   readonly #choices: string[] = []
   readonly #cumulative: number[] = []
   readonly #total: number
 
-  constructor (config: ForwardActionConfig) {
-    this.groups = config.targetGroups.map((g) => g.name)
-    this.weights = config.targetGroups.map((g) => g.weight)
+  constructor (groups: readonly string[], weights: readonly number[]) {
     let total = 0
-    for (let i = 0; i < this.groups.length; i++) {
-      if (this.weights[i]! === 0) continue
-      total += this.weights[i]!
-      this.#choices.push(this.groups[i]!)
+    for (let i = 0; i < groups.length; i++) {
+      if (weights[i]! === 0) continue
+      total += weights[i]!
+      this.#choices.push(groups[i]!)
       this.#cumulative.push(total)
     }
     // validateConfig rejects all-zero weights; the first group is the fallback should a snapshot carry them.
-    if (this.#choices.length === 0) this.#choices.push(this.groups[0]!)
+    if (this.#choices.length === 0) this.#choices.push(groups[0]!)
     this.#total = total
   }
 
-  pick (): string {
+  choose (): string {
     const n = this.#choices.length
     if (n === 1) return this.#choices[0]!
     const r = Math.random() * this.#total
     for (let i = 0; i < n - 1; i++) if (r < this.#cumulative[i]!) return this.#choices[i]!
     return this.#choices[n - 1]!
+  }
+}
+
+/** A forward action: the core's weighted choice, wrapped by the plugins whose forwardConfig keys it sets. */
+export class Forward implements ForwardAction {
+  readonly type = 'forward'
+  readonly groups: readonly string[]
+  readonly weights: readonly number[]
+  readonly choice: GroupChoice
+
+  constructor (config: Pick<ForwardActionConfig, 'targetGroups'>, path = '', choosers: readonly GroupChooser[] = []) {
+    this.groups = config.targetGroups.map((g) => g.name)
+    this.weights = config.targetGroups.map((g) => g.weight ?? 1)
+    const core = new WeightedChoice(this.groups, this.weights)
+    this.choice = choosers.length === 0
+      ? core
+      : wrapGroupChoice(core, path, config.targetGroups.map((g) => ({ name: g.name, weight: g.weight ?? 1 })), choosers)
   }
 }
 
@@ -82,9 +99,10 @@ class PluginRoute implements PluginAction {
   }
 }
 
-export function compileAction (config: ActionConfig, plugins: PluginSet): Action {
+/** `path`: the action's JSON pointer, by which its group choosers are found. */
+export function compileAction (config: ActionConfig, plugins: PluginSet, path = '', choosers: ForwardChoosers = NO_CHOOSERS): Action {
   switch (config.type) {
-    case 'forward': return new Forward(config)
+    case 'forward': return new Forward(config, path, choosers(path))
     case 'redirect': return new Redirect(config)
     case 'fixed-response': return new FixedResponse(config)
     case 'plugin': return new PluginRoute(pluginOf(plugins, config.plugin))

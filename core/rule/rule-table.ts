@@ -1,9 +1,10 @@
 // A listener's rules compiled once per config snapshot: match() tries them in priority order, first match wins,
 // and the default action answers when none does (ALB listener rules [S1]).
 import type { RequestCtx } from '../pipeline.ts'
+import type { GroupChoice } from '../plugin-api.ts'
 import type { ListenerConfig } from '../../schemas/sidecar.schema.ts'
 import { compileConditions, MatchScratch, type Condition } from './conditions.ts'
-import { compileAction } from './actions.ts'
+import { compileAction, NO_CHOOSERS, type ForwardChoosers } from './actions.ts'
 import { failCount, type PluginInstance, type PluginSet } from '../plugin/instance.ts'
 
 export interface ForwardAction {
@@ -11,8 +12,8 @@ export interface ForwardAction {
   /** Every group the action names, in config order, with its weight (0 = named but never picked). */
   readonly groups: readonly string[]
   readonly weights: readonly number[]
-  /** Weighted random over the groups with weight > 0; with one such group, that group and no random call. */
-  pick (): string
+  /** Weighted random over the groups with weight > 0 (one such group: that one, no random call), as plugins wrap it. */
+  readonly choice: GroupChoice
 }
 
 export interface RedirectAction {
@@ -74,14 +75,16 @@ export class RuleTable implements RuleSource {
   /** Shared by every match: a shard matches one request at a time, synchronously. */
   readonly #scratch = new MatchScratch()
 
-  constructor (listener: ListenerConfig, plugins: PluginSet = NO_PLUGINS) {
-    const sorted = [...listener.rules].sort((a, b) => a.priority - b.priority)
-    this.#compiled = sorted.map((r, index) => ({
-      rule: { name: r.name ?? `priority-${r.priority}`, priority: r.priority, index, action: compileAction(r.action, plugins) },
+  /** `at`: the listener's JSON pointer ('/listeners/0'), for its forward actions' group choosers. */
+  constructor (listener: ListenerConfig, plugins: PluginSet = NO_PLUGINS, at = '', choosers: ForwardChoosers = NO_CHOOSERS) {
+    const sorted = listener.rules.map((r, i) => ({ r, path: `${at}/rules/${i}/action` })).sort((a, b) => a.r.priority - b.r.priority)
+    this.#compiled = sorted.map(({ r, path }, index) => ({
+      rule: { name: r.name ?? `priority-${r.priority}`, priority: r.priority, index, action: compileAction(r.action, plugins, path, choosers) },
       conditions: compileConditions(r.conditions, plugins),
     }))
     this.rules = this.#compiled.map((c) => c.rule)
-    this.defaultRule = { name: 'default', priority: Infinity, index: sorted.length, action: compileAction(listener.defaultAction, plugins) }
+    const action = compileAction(listener.defaultAction, plugins, `${at}/defaultAction`, choosers)
+    this.defaultRule = { name: 'default', priority: Infinity, index: sorted.length, action }
   }
 
   /**

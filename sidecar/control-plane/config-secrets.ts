@@ -1,20 +1,33 @@
 // The secrets of a config (secrets.ts): admin.token and the writeOnly values of each plugin's config, found with
-// the plugin's own configSchema as the registry loaded it.
+// the plugin's own configSchema as the registry loaded it; a built-in's top-level section (`stickiness:`) is
+// that built-in's config, read with its schema.
 import type { Problem } from '../../core/errors.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { mapSecrets, REDACTED, Scrubber, secretStrings, valueAt } from '../secrets.ts'
+import { BUILT_INS } from './built-ins.ts'
 
 /** Where the plugins' config schemas come from (PluginRegistry): by the config entry's `from`. */
 export interface SchemaSource { schemaFor (from: string): object | undefined }
 
 type Loose = Record<string, unknown>
+
+/** The top-level keys that hold a built-in's config, and the built-in (its `from`) whose schema reads them. */
+const SECTIONS = BUILT_INS.flatMap((b) => b.section === undefined ? [] : [{ key: b.section, from: b.name }])
 const rec = (v: unknown): Loose => v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Loose : {}
 const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
 
 /** The config as the admin API shows it: every secret replaced by REDACTED. */
 export function redactConfig (config: SidecarConfig, schemas: SchemaSource): SidecarConfig {
+  const sections: Loose = {}
+  for (const { key, from } of SECTIONS) {
+    if (config[key] === undefined) continue
+    const schema = schemas.schemaFor(from)
+    // Not loaded (no group uses it yet): nothing of it is known to be safe to show.
+    sections[key] = schema === undefined ? REDACTED : mapSecrets(schema, config[key], () => REDACTED)
+  }
   return {
     ...config,
+    ...sections,
     admin: config.admin.token === undefined ? config.admin : { ...config.admin, token: REDACTED },
     plugins: config.plugins.map((p) => {
       const schema = schemas.schemaFor(p.from)
@@ -30,6 +43,7 @@ export function configSecrets (data: unknown, schemas: SchemaSource): string[] {
   const out: string[] = []
   const token = rec(root.admin).token
   if (typeof token === 'string') out.push(token)
+  for (const { key, from } of SECTIONS) if (root[key] !== undefined) out.push(...secretStrings(schemas.schemaFor(from), root[key]))
   for (const p of list(root.plugins)) {
     const entry = rec(p)
     out.push(...secretStrings(typeof entry.from === 'string' ? schemas.schemaFor(entry.from) : undefined, entry.config))
@@ -51,6 +65,13 @@ export function restoreSecrets (data: unknown, running: SidecarConfig, schemas: 
   const root = { ...(data as Loose) }
   const admin = rec(root.admin)
   if (admin.token === REDACTED && running.admin.token !== undefined) root.admin = { ...admin, token: running.admin.token }
+  for (const { key, from } of SECTIONS) {
+    const was = running[key]
+    if (root[key] === undefined || was === undefined) continue
+    if (root[key] === REDACTED) { root[key] = was; continue }
+    const schema = schemas.schemaFor(from)
+    if (schema !== undefined) root[key] = mapSecrets(schema, root[key], (secret, path) => secret === REDACTED ? valueAt(was, path) ?? secret : secret)
+  }
   if (Array.isArray(root.plugins)) {
     root.plugins = root.plugins.map((p) => {
       const entry = rec(p)
@@ -70,6 +91,15 @@ export function unrestored (config: SidecarConfig, schemas: SchemaSource): Probl
   const out: Problem[] = []
   const message = `is "${REDACTED}", and there is no running value for it to keep: send the value itself`
   if (config.admin.token === REDACTED) out.push({ path: '/admin/token', message })
+  for (const { key, from } of SECTIONS) {
+    const schema = schemas.schemaFor(from)
+    if (schema !== undefined && config[key] !== undefined) {
+      mapSecrets(schema, config[key], (secret, path) => {
+        if (secret === REDACTED) out.push({ path: `/${key}${path.map((k) => `/${k}`).join('')}`, message })
+        return secret
+      })
+    }
+  }
   config.plugins.forEach((p, i) => {
     const schema = schemas.schemaFor(p.from)
     if (schema === undefined) return

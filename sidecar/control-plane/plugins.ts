@@ -8,7 +8,8 @@ import type { ValidateFunction } from 'ajv'
 import { PilotfishError, type Problem } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
 import type { PluginStatus } from '../../schemas/admin.schema.ts'
-import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
+import type { ForwardActionConfig, SidecarConfig } from '../../schemas/sidecar.schema.ts'
+import { builtInConfigPath } from './built-ins.ts'
 import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import type { InspectResult, Manifest } from './plugin-inspect.ts'
 
@@ -45,13 +46,26 @@ export function pluginUrl (from: string, baseDir: string): string {
   return pathToFileURL(isAbsolute(from) ? from : resolve(baseDir, from)).href
 }
 
+/** A section schema of the definition (targetGroupConfig, forwardConfig), compiled, and the keys it reads. */
+interface Section { schema: object, validate: ValidateFunction, keys: string[] }
+
 interface Loaded {
   manifest: Manifest
   schema: object
   validate: ValidateFunction
-  /** The definition's targetGroupConfig, compiled; null without one. */
-  groupSchema: object | null
-  validateGroup: ValidateFunction | null
+  /** The definition's targetGroupConfig and forwardConfig; null without. */
+  group: Section | null
+  forward: Section | null
+}
+
+/** The values of `section`'s keys that `owner` sets, copied (validation fills defaults in the copy); null for none. */
+function sectionOf (owner: object, section: Section): Record<string, unknown> | null {
+  let out: Record<string, unknown> | null = null
+  for (const k of section.keys) {
+    const v = (owner as Record<string, unknown>)[k]
+    if (v !== undefined) (out ??= {})[k] = structuredClone(v)
+  }
+  return out
 }
 
 /** A listener whose protocol is not the core's http needs one of its plugins to provide it. */
@@ -73,15 +87,46 @@ function groupSections (config: SidecarConfig, name: string, loaded: Loaded, pro
   config.targetGroups.forEach((g, i) => {
     if (!g.plugins.includes(name)) return
     const path = `/targetGroups/${i}`
-    const check = loaded.validateGroup
-    if (check === null) return void (out[g.name] = { path, config: {} })
-    const keys = Object.keys((loaded.groupSchema as { properties: object }).properties)
-    const section: Record<string, unknown> = {}
-    for (const k of keys) if ((g as Record<string, unknown>)[k] !== undefined) section[k] = structuredClone((g as Record<string, unknown>)[k])
-    if (!check(section)) return void problems.push(...schemaProblems(check.errors ?? [], path))
+    const section = loaded.group === null ? {} : sectionOf(g, loaded.group) ?? {}
+    if (loaded.group !== null && !loaded.group.validate(section)) return void problems.push(...schemaProblems(loaded.group.validate.errors ?? [], path))
     out[g.name] = { path, config: section }
   })
   return out
+}
+
+/** The forward actions of every listener, with their JSON pointers. */
+function forwardActions (config: SidecarConfig): Array<{ path: string, action: ForwardActionConfig }> {
+  const out: Array<{ path: string, action: ForwardActionConfig }> = []
+  config.listeners.forEach((l, i) => {
+    l.rules.forEach((r, j) => { if (r.action.type === 'forward') out.push({ path: `/listeners/${i}/rules/${j}/action`, action: r.action }) })
+    if (l.defaultAction.type === 'forward') out.push({ path: `/listeners/${i}/defaultAction`, action: l.defaultAction })
+  })
+  return out
+}
+
+/** The plugin's sections of the forward actions that set one of its forwardConfig keys, validated as groupSections. */
+function forwardSections (config: SidecarConfig, loaded: Loaded, problems: Problem[]): PluginSpec['forwards'] {
+  const out: PluginSpec['forwards'] = {}
+  const schema = loaded.forward
+  if (schema === null) return out
+  for (const { path, action } of forwardActions(config)) {
+    const section = sectionOf(action, schema)
+    if (section === null) continue
+    if (!schema.validate(section)) problems.push(...schemaProblems(schema.validate.errors ?? [], path))
+    else out[path] = section
+  }
+  return out
+}
+
+/** A section schema compiled, or null without one; throws saying which one is not a valid JSON Schema. */
+function compileSection (ajv: { compile (s: object): ValidateFunction }, given: object | undefined, what: string): Section | null {
+  if (given === undefined) return null
+  const { $id: _, ...schema } = given as { $id?: string }
+  try {
+    return { schema, validate: ajv.compile(schema), keys: Object.keys((schema as { properties: object }).properties) }
+  } catch (err) {
+    throw new Error(`its ${what} is not a valid JSON Schema: ${(err as Error).message}`)
+  }
 }
 
 export class PluginRegistry {
@@ -112,24 +157,23 @@ export class PluginRegistry {
     } catch (err) {
       throw new Error(`its configSchema is not a valid JSON Schema: ${(err as Error).message}`)
     }
-    let groupSchema: object | null = null
-    let validateGroup: ValidateFunction | null = null
-    if (manifest.targetGroupConfig !== undefined) {
-      const { $id: _g, ...rest } = manifest.targetGroupConfig as { $id?: string }
-      groupSchema = rest
-      try {
-        validateGroup = ajv.compile(rest)
-      } catch (err) {
-        ajv.removeSchema(schema)
-        throw new Error(`its targetGroupConfig is not a valid JSON Schema: ${(err as Error).message}`)
-      }
+    let group: Section | null = null
+    let forward: Section | null = null
+    try {
+      group = compileSection(ajv, manifest.targetGroupConfig, 'targetGroupConfig')
+      forward = compileSection(ajv, manifest.forwardConfig, 'forwardConfig')
+    } catch (err) {
+      ajv.removeSchema(schema)
+      if (group !== null) ajv.removeSchema(group.schema)
+      throw err
     }
     // Ajv keeps every schema it compiled: drop the ones this replaces, or each reload would add them for good.
     if (cached !== undefined) {
       ajv.removeSchema(cached.schema)
-      if (cached.groupSchema !== null) ajv.removeSchema(cached.groupSchema)
+      if (cached.group !== null) ajv.removeSchema(cached.group.schema)
+      if (cached.forward !== null) ajv.removeSchema(cached.forward.schema)
     }
-    const loaded = { manifest, schema, validate, groupSchema, validateGroup }
+    const loaded = { manifest, schema, validate, group, forward }
     this.#loaded.set(url, loaded)
     return loaded
   }
@@ -160,18 +204,21 @@ export class PluginRegistry {
         continue
       }
       loadedByName.set(entry.name, loaded.manifest)
+      const configPath = builtInConfigPath(entry) ?? `${at}/config`
       if (!loaded.validate(entry.config)) {
-        problems.push(...schemaProblems(loaded.validate.errors ?? [], `${at}/config`))
+        problems.push(...schemaProblems(loaded.validate.errors ?? [], configPath))
         continue
       }
       specs.push({
         name: entry.name,
         url,
         config: entry.config,
+        configPath,
         failClosed: (entry.failMode ?? loaded.manifest.failMode ?? 'closed') === 'closed',
         timeoutMs: entry.hookTimeoutSeconds * 1000,
         taskTimeoutMs: entry.taskTimeoutSeconds * 1000,
         groups: groupSections(config, entry.name, loaded, problems),
+        forwards: forwardSections(config, loaded, problems),
       })
     }
     checkProtocols(config, loadedByName, problems)

@@ -4,13 +4,14 @@ import type { PluginSpec } from '../../core/snapshot.ts'
 import type { PluginDefinition, PluginEnv, TargetReport } from '../../core/plugin-api.ts'
 import { PluginInstance, type FailureSink } from '../../core/plugin/instance.ts'
 import { PilotfishError } from '../../core/errors.ts'
+import { setupFailed } from '../../core/plugin/instance.ts'
 import type { PluginCounters } from '../../core/plugin/counters.ts'
 import { Scrubber, secretStrings } from '../secrets.ts'
 
 interface Entry { readonly key: string, readonly instance: PluginInstance }
 
 /** An instance is set up again only when something in its spec changed. */
-const specKey = (spec: PluginSpec): string => JSON.stringify([spec.url, spec.config, spec.failClosed, spec.timeoutMs, spec.taskTimeoutMs])
+const specKey = (spec: PluginSpec): string => JSON.stringify([spec.url, spec.config, spec.configPath, spec.failClosed, spec.timeoutMs, spec.taskTimeoutMs])
 
 /** At most this many log lines per plugin per second: a hook failing on every request must not flood stderr. */
 const LOG_PER_SECOND = 10
@@ -146,6 +147,7 @@ export class PluginHost {
     const tasks = def.tasks ?? {}
     const env: PluginEnv = {
       name: spec.name,
+      configPath: spec.configPath,
       shard: this.#shard,
       generation: this.#generation,
       leader: this.#shard === 0,
@@ -168,7 +170,7 @@ export class PluginHost {
       if (this.#states.has(spec.name)) this.#giveState(instance, this.#states.get(spec.name))
       return instance
     } catch (err) {
-      throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [spec.name, 'setup', (err as Error)?.message ?? String(err)], { cause: err })
+      throw setupFailed(spec.name, err)
     }
   }
 

@@ -96,19 +96,27 @@ describe('pilotfish command line', () => {
     expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)
   })
 
-  it('warns of stickiness (accepted, not active yet), and no longer of healthCheck and slowStartSeconds', async () => {
-    const file = join(dir, 'inactive.yaml')
-    writeFileSync(file, [
+  it('validates stickiness with the built-in\'s schemas: keys required at /stickiness, a group section at its path', async () => {
+    const file = join(dir, 'sticky.yaml')
+    const config = (group: string, top: string): string => [
       'listeners: [{ name: web, port: 8080, defaultAction: { type: forward, targetGroups: [{ name: app }] } }]',
-      'targetGroups:',
-      '  - { name: app, slowStartSeconds: 60, healthCheck: { path: /health }, stickiness: { enabled: true } }',
-      '  - { name: plain }',
-    ].join('\n'))
-    const run = await runCli(['validate', file])
-    expect(run.code).toBe(0)
-    const warnings = run.stderr.split('\n').filter((l) => l.startsWith('pilotfish: warning:'))
-    expect(warnings.map((l) => /\/targetGroups\/\d+\/\w+/.exec(l)?.[0])).toEqual(['/targetGroups/0/stickiness'])
-    expect(warnings.every((l) => l.includes('not active yet'))).toBe(true)
+      `targetGroups: [{ name: app, slowStartSeconds: 60, healthCheck: { path: /health }, stickiness: ${group} }]`,
+      top,
+    ].join('\n')
+    writeFileSync(file, config('{ type: lb_cookie }', ''))
+    const noKeys = await runCli(['validate', file])
+    expect(noKeys.code).toBe(1)
+    expect(noKeys.stderr).toMatch(/\/stickiness\b.*keys/)
+    writeFileSync(file, config('{ type: app_cookie }', `stickiness: { keys: ["${'k'.repeat(32)}"] }`))
+    const noApp = await runCli(['validate', file])
+    expect(noApp.code).toBe(1)
+    expect(noApp.stderr).toContain('/targetGroups/0/stickiness')
+    expect(noApp.stderr).toContain('appCookieName')
+    expect(noApp.stderr).not.toContain('k'.repeat(32))
+    writeFileSync(file, config('{ type: lb_cookie, durationSeconds: 60 }', `stickiness: { keys: ["${'k'.repeat(32)}"] }`))
+    const ok = await runCli(['validate', file])
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
   })
 
   it('validates plugins too: their module loads (from a path relative to the config file) and their own config schema', async () => {

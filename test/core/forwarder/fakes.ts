@@ -11,6 +11,7 @@ import type { Rule, RuleSource } from '../../../core/rule/rule-table.ts'
 import type { Selector, Target } from '../../../core/pipeline.ts'
 import type { PluginHooks } from '../../../core/plugin-api.ts'
 import { PluginInstance } from '../../../core/plugin/instance.ts'
+import { Forward } from '../../../core/rule/actions.ts'
 
 export class FakeClient implements ClientSide {
   readonly clientIp = '192.0.2.1'
@@ -139,7 +140,7 @@ export function fixture (options: FixtureOptions = {}): Fixture {
     onTargetFailure: [],
     refresh () {},
   }
-  const forward: Rule = { name: 'default', priority: Infinity, index: 0, action: { type: 'forward', groups: ['app'], weights: [1], pick: () => 'app' } }
+  const forward: Rule = { name: 'default', priority: Infinity, index: 0, action: new Forward({ targetGroups: [{ name: 'app', weight: 1 }] }) }
   const plugin = options.hooks === undefined ? null : new PluginInstance('test', '1', options.hooks, true, options.timeoutMs ?? 1000, () => {})
   const withHook = (hook: keyof PluginHooks): PluginInstance[] => plugin !== null && plugin.hooks[hook] !== undefined ? [plugin] : []
   const finished: FinishedRequest[] = []

@@ -13,6 +13,8 @@ function request (path: string, method = 'GET'): RequestCtx {
 }
 
 const groups = ['a', 'b', 'c', 'd'].map((name) => ({ name }))
+/** The core's weighted choice reads nothing of the request. */
+const ANY = {} as never
 
 function listener (rules: unknown[], defaultAction: unknown = { type: 'fixed-response', statusCode: 404, body: 'nope' }): ListenerConfig {
   return validateConfig({ listeners: [{ name: 'web', port: 0, rules, defaultAction }], targetGroups: groups }).listeners[0]!
@@ -97,13 +99,13 @@ describe('forward action', () => {
 
   it('picks a single group without calling Math.random', () => {
     const random = vi.spyOn(Math, 'random')
-    expect(forward([{ name: 'a' }]).pick()).toBe('a')
+    expect(forward([{ name: 'a' }]).choice.choose(ANY)).toBe('a')
     expect(random).not.toHaveBeenCalled()
   })
 
   it('treats one group with weight > 0 among zero-weight groups as a single group', () => {
     const random = vi.spyOn(Math, 'random')
-    expect(forward([{ name: 'a', weight: 0 }, { name: 'b', weight: 5 }]).pick()).toBe('b')
+    expect(forward([{ name: 'a', weight: 0 }, { name: 'b', weight: 5 }]).choice.choose(ANY)).toBe('b')
     expect(random).not.toHaveBeenCalled()
   })
 
@@ -114,7 +116,7 @@ describe('forward action', () => {
     { r: 0.9999, expected: 'c' },
   ])('maps random() = $r to $expected for weights a:1, b:0, c:3', ({ r, expected }) => {
     vi.spyOn(Math, 'random').mockReturnValue(r)
-    expect(forward([{ name: 'a', weight: 1 }, { name: 'b', weight: 0 }, { name: 'c', weight: 3 }]).pick()).toBe(expected)
+    expect(forward([{ name: 'a', weight: 1 }, { name: 'b', weight: 0 }, { name: 'c', weight: 3 }]).choice.choose(ANY)).toBe(expected)
   })
 
   it('splits 10,000 picks 1:3 within 6 standard deviations', () => {
@@ -122,12 +124,12 @@ describe('forward action', () => {
     // so a correct picker fails this about twice in a billion runs; a wrong split (e.g. 2:3 → 0.6) never passes.
     const f = forward([{ name: 'a', weight: 1 }, { name: 'b', weight: 3 }])
     let b = 0
-    for (let i = 0; i < 10_000; i++) if (f.pick() === 'b') b++
+    for (let i = 0; i < 10_000; i++) if (f.choice.choose(ANY) === 'b') b++
     expect(Math.abs(b / 10_000 - 0.75)).toBeLessThan(0.026)
   })
 
   it('never picks a zero-weight group', () => {
     const f = forward([{ name: 'a', weight: 0 }, { name: 'b', weight: 1 }, { name: 'c', weight: 1 }])
-    for (let i = 0; i < 2_000; i++) expect(f.pick()).not.toBe('a')
+    for (let i = 0; i < 2_000; i++) expect(f.choice.choose(ANY)).not.toBe('a')
   })
 })

@@ -131,6 +131,7 @@ export class Driver {
     const driver = this
     return {
       name: 'health-check',
+      configPath: '/plugins/0/config',
       shard: s.index,
       generation: this.#generation,
       leader: s.index === 0,
