@@ -90,7 +90,7 @@ describe('pilotfish command line', () => {
   })
 
   it('accepts the shipped example and default configs with `pilotfish validate`', async () => {
-    const ok = await runCli(['validate', new URL('../../examples/pilotfish.yaml', import.meta.url).pathname])
+    const ok = await runCli(['validate', new URL('../../examples/pilotfish.yaml', import.meta.url).pathname], undefined, { PILOTFISH_STICKY_KEY: 'k'.repeat(32) })
     expect(ok.stderr).toBe('')
     expect(ok.code).toBe(0)
     expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)
