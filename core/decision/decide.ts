@@ -227,13 +227,21 @@ function isTried (t: Target, tried: readonly Target[]): boolean {
  * the listener's, then the group's onResponse hooks edit it. FAIL when one failed closed (the caller answers 500 if it can: failClosed).
  */
 export function respond (req: EngineRequest, res: ResponseHead): typeof FAIL | undefined {
-  const fields = req.responseFields
-  if (fields !== null) for (let i = 0; i < fields.length; i += 3) pushField(res, fields[i]!, fields[i + 1]!, fields[i + 2]!)
+  addedFields(req, res)
   const lp = req.listener.onResponse
   const gp = req.group!.onResponse
   if (lp.length + gp.length === 0) return undefined
   const edit = new ResponseEdit(res)
   return runOnResponse(lp, req, edit) ?? runOnResponse(gp, req, edit)
+}
+
+/**
+ * The fields hooks added for the target's response (addResponseHeader), on its head: also on a 101, which
+ * onResponse hooks do not see, so a WebSocket's upgrade carries its sticky cookie.
+ */
+export function addedFields (req: EngineRequest, res: ResponseHead): void {
+  const fields = req.responseFields
+  if (fields !== null) for (let i = 0; i < fields.length; i += 3) pushField(res, fields[i]!, fields[i + 1]!, fields[i + 2]!)
 }
 
 /**

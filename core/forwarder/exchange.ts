@@ -24,7 +24,7 @@ import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import { EngineRequest } from '../decision/request.ts'
-import { attemptFailed, decide, ended, failClosed, redispatch, respond, type DecisionSink } from '../decision/decide.ts'
+import { addedFields, attemptFailed, decide, ended, failClosed, redispatch, respond, type DecisionSink } from '../decision/decide.ts'
 import { FAIL } from '../plugin/instance.ts'
 import type { ConnectionUser, TargetSide } from './target-pool.ts'
 import { Attempts, Next } from './attempts.ts'
@@ -262,6 +262,7 @@ export class Exchange implements DecisionSink, ConnectionUser {
       if (status < 200) {
         if (status === 101) {
           if (!this.head.upgrade) return this.#badResponse('target-unrequested-101')
+          addedFields(this.req, res)
           return this.#startTunnel(rewriteResponseHead(res, true, 1, true), end < buf.length ? buf.subarray(end) : null)
         }
         // 1xx interim responses are relayed to HTTP/1.1 clients only (RFC 9110 §15.2).

@@ -41,6 +41,37 @@ describe('WebSocket and Upgrade pass-through', () => {
   })
 })
 
+describe('WebSocket to a sticky group', () => {
+  const names = ['ws-a', 'ws-b', 'ws-c']
+  let backends: Backend[]
+  let pf: Running
+  beforeAll(async () => {
+    backends = await Promise.all(names.map((n) => startBackend(n)))
+    for (const [i, be] of backends.entries()) new WebSocketServer({ server: be.server }).on('connection', (ws) => ws.send(names[i]!))
+    pf = await startPilotfish({
+      ...forwardConfig(backends.map((b) => b.port), {}, { stickiness: { type: 'lb_cookie' } }),
+      stickiness: { keys: ['w'.repeat(32)] },
+    })
+  })
+  afterAll(async () => { await pf.stop(); for (const be of backends) await be.close() })
+
+  const upgrade = (cookie = ''): Promise<string> => raw(pf.port, 'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+    `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${cookie === '' ? '' : `Cookie: ${cookie}\r\n`}\r\n`)
+
+  it('carries the sticky cookie on the 101, so a reconnect with it reaches the same target', async () => {
+    const first = await upgrade()
+    expect(first).toMatch(/^HTTP\/1\.1 101 /)
+    const cookie = /\r\nset-cookie: (PILOTFISH=[^;\r]+)/i.exec(first)?.[1]
+    expect(cookie).toBeDefined()
+    const target = names.find((n) => first.includes(n))
+    expect(target).toBeDefined()
+    for (let i = 0; i < 4; i++) {
+      const again = await upgrade(cookie)
+      expect(names.filter((n) => again.includes(n))).toEqual([target])
+    }
+  })
+})
+
 /** A target that speaks h2c: it switches protocols whenever a request offers it, as an HTTP/2 server may. */
 function startH2cTarget (): Promise<{ server: net.Server, heads: string[] }> {
   const heads: string[] = []
