@@ -3,7 +3,8 @@
 //   - the target sets the application cookie: a companion naming that target, bound to the new value, living
 //     as long as the application's cookie (its Max-Age or Expires; a session cookie stays one; a deletion deletes);
 //   - the client has an application session but no companion naming the target that answered (first request
-//     after a deploy, or it moved): a companion bound to the value the client sent, for the session.
+//     after a deploy, or it moved), or one past half its duration: a companion bound to the value the client
+//     sent, for the session.
 // The application's own Set-Cookie fields pass untouched, each its own field.
 import type { PluginRequest, PluginResponse } from '../../core/plugin-api.ts'
 import { parseSetCookie, readCookie } from '../../core/plugin-runtime.ts'
@@ -29,6 +30,8 @@ export function writeCompanion (g: StickyGroup, req: PluginRequest, res: PluginR
   if (app === undefined || app === '') return
   const companion = readCookie(cookies, g.cookieName)
   const v = companion === undefined ? null : g.codec.decode(companion, app)
-  if (v !== null && v.key === 0 && v.token === token && v.expiresAt > now) return // it already names this target
+  // It already names this target, signed with the signing key, and has more than half its life left; past half,
+  // it is re-signed as lb_cookie's is, so an active session does not lose its target at the duration.
+  if (v !== null && v.key === 0 && v.token === token && v.expiresAt - now >= g.durationMs / 2) return
   res.appendHeader('set-cookie', cookieField(g.cookieName, g.codec.encode(token, now + g.durationMs, app), undefined, secure))
 }

@@ -234,6 +234,22 @@ describe('app_cookie stickiness', () => {
     await h.close()
   })
 
+  it('re-signs the companion of an active session once past half its duration, so the session keeps its target', async () => {
+    const h = await web({ ...app, durationSeconds: 100 })
+    const login = await h.request({ forwardTo: 'web', response: { status: 200, headers: { 'set-cookie': 'JSESSIONID=s1; Path=/' } } })
+    const first = `JSESSIONID=s1; ${sent(setCookies(login).get('PILOTFISHAPP'))}`
+    h.advance(40_000)
+    expect(setCookies(await get(h, first)).size).toBe(0)
+    h.advance(20_000)
+    const r = await get(h, first)
+    expect(r.target?.endpoint.id).toBe(login.target?.endpoint.id)
+    const renewed = `JSESSIONID=s1; ${sent(setCookies(r).get('PILOTFISHAPP'))}`
+    h.advance(90_000) // past the first companion's life, within the renewed one's
+    for (let i = 0; i < 3; i++) expect((await get(h, renewed)).target?.endpoint.id).toBe(login.target?.endpoint.id)
+    expect(count(h, 'expired', 'PILOTFISHAPP')).toBe(0)
+    await h.close()
+  })
+
   it('pins a client that has a session but no companion to the target that answered', async () => {
     const h = await web(app)
     const r = await get(h, 'JSESSIONID=s9')
