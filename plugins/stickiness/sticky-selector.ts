@@ -21,6 +21,9 @@ export class StickySelector implements PluginSelector {
   /** Per key: token → target of this snapshot's group. */
   readonly #byToken: ReadonlyArray<ReadonlyMap<string, Target>>
   readonly #now: () => number
+  /** The redispatch last counted: the request's tried list, and its length then (#counts). */
+  #round: readonly Target[] | null = null
+  #roundLength = 0
 
   constructor (next: PluginSelector, group: TargetGroup, g: StickyGroup, now: () => number) {
     this.#next = next
@@ -52,21 +55,39 @@ export class StickySelector implements PluginSelector {
     const now = this.#now()
     if (v.expiresAt <= now) return this.#moved(req, group, 'expired', false)
     const target = this.#byToken[v.key]!.get(v.token)
-    if (target === undefined || !target.eligible || wasTried(req.tried, target)) return this.#moved(req, group, 'target_gone', g.settings.strict === true)
-    g.counts.honoured.inc()
+    if (target === undefined || !target.eligible || wasTried(req.tried, target)) return this.#moved(req, group, 'target_gone', g.settings.strict === true, target)
+    if (req.tried.length === 0) g.counts.honoured.inc()
     // Sliding: an active client keeps its target; and a cookie of an older key is re-signed before that key goes.
     if (!g.app && (v.key !== 0 || v.expiresAt - now < g.durationMs / 2)) this.#issue(req, target, now)
     return target
   }
 
   /** The request gets the group's algorithm (or, strict and its target gone, no target: 503). */
-  #moved (req: SelectionRequest, group: TargetGroup, result: 'new' | 'invalid' | 'expired' | 'target_gone', strict: boolean): Target | null {
+  #moved (req: SelectionRequest, group: TargetGroup, result: 'new' | 'invalid' | 'expired' | 'target_gone', strict: boolean, pinned?: Target): Target | null {
     const g = this.#g
-    g.counts[result].inc()
+    if (this.#counts(req, pinned)) g.counts[result].inc()
     if (strict) return null
     const target = this.#next.select(req, group)
     if (target !== null && !g.app) this.#issue(req, target, this.#now())
     return target
+  }
+
+  /**
+   * Whether this selection counts the request's cookie. The first selection of a request does. A redispatch
+   * selects again (req.tried: the targets whose attempt failed), as often as the answer is a target tried already;
+   * of those calls only the first after the cookie's own target failed counts (target_gone, once): the first
+   * selection counted everything else, and counting each call would count one request several times.
+   */
+  #counts (req: SelectionRequest, pinned: Target | undefined): boolean {
+    const tried = req.tried
+    const n = tried.length
+    if (n === 0) return true
+    if (pinned === undefined || tried[n - 1]!.endpoint.id !== pinned.endpoint.id) return false
+    // One redispatch's calls come one after another, on this shard's thread, with the same list at the same length.
+    if (tried === this.#round && n === this.#roundLength) return false
+    this.#round = tried
+    this.#roundLength = n
+    return true
   }
 
   #issue (req: SelectionRequest, target: Target, now: number): void {
