@@ -15,15 +15,15 @@ import type { PluginSelector, SelectionRequest, Target, TargetGroup } from '../.
 import { readCookie } from '../../core/plugin-runtime.ts'
 import { cookieField, type StickyGroup } from './sticky-group.ts'
 
+/** In a redispatched request's locals: its move off the sticky target has been counted. */
+const MOVED = 'stickiness:moved'
+
 export class StickySelector implements PluginSelector {
   readonly #next: PluginSelector
   readonly #g: StickyGroup
   /** Per key: token → target of this snapshot's group. */
   readonly #byToken: ReadonlyArray<ReadonlyMap<string, Target>>
   readonly #now: () => number
-  /** The redispatch last counted: the request's tried list, and its length then (#counts). */
-  #round: readonly Target[] | null = null
-  #roundLength = 0
 
   constructor (next: PluginSelector, group: TargetGroup, g: StickyGroup, now: () => number) {
     this.#next = next
@@ -75,18 +75,17 @@ export class StickySelector implements PluginSelector {
   /**
    * Whether this selection counts the request's cookie. The first selection of a request does. A redispatch
    * selects again (req.tried: the targets whose attempt failed), as often as the answer is a target tried already;
-   * of those calls only the first after the cookie's own target failed counts (target_gone, once): the first
-   * selection counted everything else, and counting each call would count one request several times.
+   * of those calls only the first after the cookie's own target failed counts (target_gone, once per request,
+   * marked in its locals): the first selection counted everything else.
    */
   #counts (req: SelectionRequest, pinned: Target | undefined): boolean {
     const tried = req.tried
     const n = tried.length
     if (n === 0) return true
     if (pinned === undefined || tried[n - 1]!.endpoint.id !== pinned.endpoint.id) return false
-    // One redispatch's calls come one after another, on this shard's thread, with the same list at the same length.
-    if (tried === this.#round && n === this.#roundLength) return false
-    this.#round = tried
-    this.#roundLength = n
+    const locals = req.locals
+    if (locals[MOVED] === true) return false
+    locals[MOVED] = true
     return true
   }
 
