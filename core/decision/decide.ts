@@ -26,9 +26,8 @@ import type { Reply, TargetFailure } from '../plugin-api.ts'
 import type { GroupRuntime } from '../runtime.ts'
 import type { ResponseHead } from '../http1/response-head.ts'
 import { pluginReplyHead, redirectHead } from '../forwarder/local-reply.ts'
-import { ResponseEdit } from '../plugin/headers.ts'
+import { pushField, ResponseEdit } from '../plugin/headers.ts'
 import { chooseGroup, closedBy, FAIL, isThenable, matchRule, runOnForward, runOnResponse, select, SKIP, type HookName, type PluginInstance } from '../plugin/instance.ts'
-import { pushField } from '../plugin/headers.ts'
 import { Stage, type EngineRequest } from './request.ts'
 
 /** Where a decision reports. The exchange writes to the wire; the harness records for its tests. */
@@ -224,7 +223,8 @@ function isTried (t: Target, tried: readonly Target[]): boolean {
 
 /**
  * The target's response head, before the client sees it: the fields hooks added for it (addResponseHeader), then
- * the listener's, then the group's onResponse hooks edit it. FAIL when one failed closed (the caller answers 500 if it can: failClosed).
+ * the listener's, then the group's onResponse hooks edit it. FAIL when one failed closed (the caller answers 500
+ * if it can: failClosed).
  */
 export function respond (req: EngineRequest, res: ResponseHead): typeof FAIL | undefined {
   addedFields(req, res)
