@@ -4,7 +4,7 @@
 //   onRequest (listener plugins, in order) ── a Reply ───────────────────────────────────────► sink.reply
 //        │ no opinion
 //   rules (first match from `at`; plugin conditions) ── fixed-response / redirect ───────────► sink.reply
-//        ├─ forward ─────────────────────────────┐
+//        ├─ forward: group choice (wrapped) ─────┐
 //        └─ plugin action: route ── a Reply ─────┼──────────────────────────────────────────► sink.reply
 //              │ no opinion: the next rule       │ a target group
 //              ▼                                 ▼
