@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, processTree, start, stop, waitHttp } from './procs.ts'
+import { fetchCookies, stickinessCounts, targetsNamed } from './sticky.ts'
 
 /** Cores of this 2-core machine: the load (wrk or bench/rate.ts) and the upstream share one, the proxy has the other. */
 export const loadCore = 0
@@ -39,6 +40,11 @@ export interface Running {
   port: number
   child?: ChildProcess // undefined for "direct": nothing runs between wrk and the upstream
   pids: () => number[] // the process tree measured for CPU and RSS
+  admin?: number // the admin API's port, for peers run from a config file
+  /** Header lines the load sends, one per request in turn (wrk through a Lua script, bench/rate.ts too); none: a fixed request. */
+  headers?: readonly string[]
+  /** Checked after the peer's measurements, outside the timing: what the load exercised, as a line for the report; throws if it did not. */
+  check?: () => Promise<string>
 }
 
 export interface Peer {
@@ -106,8 +112,9 @@ function pilotfishWith (name: string, file: string, config: (port: number, admin
         writeFileSync(path, JSON.stringify(config(port, admin, ctx)))
         return path
       }
-      return await launch(ctx.node, (port) => [pilotfishEntry(ctx.pilotfish), 'run', '--config', write(port), '--shards', '1'],
+      const running = await launch(ctx.node, (port) => [pilotfishEntry(ctx.pilotfish), 'run', '--config', write(port), '--shards', '1'],
         { env: { ...process.env, ...mallocEnv }, cwd: ctx.pilotfish })
+      return { ...running, admin }
     },
   }
 }
@@ -130,6 +137,63 @@ const pilotfishHealth = pilotfishWith('Pilotfish + health checks', 'pilotfish-he
   listeners: [{ name: 'p', host: '127.0.0.1', port, defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
   targetGroups: [{ name: 't', targets: [{ host: '127.0.0.1', port: ctx.upstreamPort }], healthCheck: { path: bodies[0].path, intervalSeconds: 5 }, outlierDetection: {} }],
 }))
+
+/**
+ * The upstream also listens on these loopback addresses, same port: a group of several targets that are one nginx,
+ * so a sticky cookie names one of several targets while every peer still measures the same upstream.
+ */
+export const upstreamHosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'] as const
+
+/** Pilotfish with one group of the upstream's four addresses, round robin: the multi-target group stickiness is measured on, without it. */
+const pilotfishFour = pilotfishWith('Pilotfish (4 targets)', 'pilotfish-four.json', (port, admin, ctx) => ({
+  admin: { host: '127.0.0.1', port: admin },
+  listeners: [{ name: 'p', host: '127.0.0.1', port, defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
+  targetGroups: [{ name: 't', targets: upstreamHosts.map((host) => ({ host, port: ctx.upstreamPort })) }],
+}))
+
+/** How many sticky cookies the stickiness peer's clients hold: a quarter of them name each target. */
+const STICKY_COOKIES = 128
+
+/**
+ * Pilotfish with `lb_cookie` stickiness on a group of the upstream's four addresses, its clients sending valid
+ * cookies: before the load, 128 cookie-less requests collect a cookie each (32 per target, round robin), and each
+ * request of the load sends the next of them. What the plugin costs a returning client: reading the cookie, a hit
+ * in its cache of verified values, the token's target. After the load, /metrics must show them all honoured.
+ */
+const stickyBase = pilotfishWith('Pilotfish + stickiness (lb_cookie)', 'pilotfish-sticky.json', (port, admin, ctx) => ({
+  admin: { host: '127.0.0.1', port: admin },
+  listeners: [{ name: 'p', host: '127.0.0.1', port, defaultAction: { type: 'forward', targetGroups: [{ name: 't' }] } }],
+  targetGroups: [{ name: 't', targets: upstreamHosts.map((host) => ({ host, port: ctx.upstreamPort })), stickiness: { type: 'lb_cookie' } }],
+  stickiness: { keys: ['pilotfish-bench-sticky-key-not-a-secret-0123456789'] },
+}))
+const pilotfishSticky: Peer = {
+  ...stickyBase,
+  async start (ctx) {
+    const running = await stickyBase.start(ctx)
+    try {
+      const admin = running.admin!
+      const cookies = await fetchCookies(running.port, bodies[0].path, STICKY_COOKIES)
+      if (targetsNamed(cookies) !== upstreamHosts.length) throw new Error(`the cookies name ${targetsNamed(cookies)} targets, not ${upstreamHosts.length}`)
+      const before = await stickinessCounts(admin)
+      return {
+        ...running,
+        headers: cookies.map((c) => `Cookie: ${c}`),
+        async check () {
+          const after = await stickinessCounts(admin)
+          const d = (r: string): number => (after.get(r) ?? 0) - (before.get(r) ?? 0)
+          const others = ['new', 'expired', 'invalid', 'target_gone'].map((r) => [r, d(r)] as const)
+          const line = `honoured ${d('honoured')}, ${others.map(([r, n]) => `${r} ${n}`).join(', ')}`
+          // Only run.ts's cookie-less body checks may come as new; every request of the load carries a valid cookie.
+          if (d('honoured') === 0 || others.some(([r, n]) => n > (r === 'new' ? bodies.length : 0))) throw new Error(`cookies not honoured as sent: ${line}`)
+          return line
+        },
+      }
+    } catch (e) {
+      await stop(running.child!)
+      throw e
+    }
+  },
+}
 
 const haproxy: Peer = {
   name: 'HAProxy',
@@ -202,6 +266,8 @@ export const peers: Peer[] = [
   pilotfish('Pilotfish', false, true),
   pilotfishNoop,
   pilotfishHealth,
+  { ...pilotfishFour, quick: false },
+  pilotfishSticky,
   pilotfish('Pilotfish + access log', true, false),
   haproxy,
   nginxPeer,
@@ -232,7 +298,7 @@ http {
   default_type text/plain;
   etag off;
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+${upstreamHosts.map((host) => `    listen ${host}:${port} backlog=4096;`).join('\n')}
     root ${root};
   }
 }

@@ -1,5 +1,7 @@
 // Fixed-rate HTTP/1.1 load generator (wrk2 is not in Debian): N keep-alive connections, a timer schedule, latency per request.
-// Usage: node bench/rate.ts PORT PATH RATE SECONDS [CONNECTIONS] [WARMUP_SECONDS]; prints one JSON line. Targets 127.0.0.1 only.
+// Usage: node bench/rate.ts PORT PATH RATE SECONDS [CONNECTIONS] [WARMUP_SECONDS] [HEADERS_FILE]; prints one JSON line.
+// HEADERS_FILE: header lines, one per line, that the requests send in turn (one per request). Targets 127.0.0.1 only.
+import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 
 const [port, path, rate, seconds, connections, warmup] = [Number(process.argv[2]), process.argv[3] ?? '/', Number(process.argv[4] ?? 1000),
@@ -9,7 +11,9 @@ if (!(port > 0 && rate > 0 && rate <= 20000 && seconds > 0 && seconds <= 120 && 
   process.exit(2)
 }
 
-const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'latin1')
+const headerLines = process.argv[8] === undefined ? [''] : readFileSync(process.argv[8], 'latin1').split('\n').filter((l) => l !== '').map((l) => `${l}\r\n`)
+const requests = headerLines.map((h) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${h}\r\n`, 'latin1'))
+let nextRequest = 0
 const latenciesNs: number[] = []
 let errors = 0
 let backlogged = 0 // requests that found no idle connection and waited: should stay near 0 at this rate
@@ -34,7 +38,8 @@ class Conn {
     this.record = record
     // Latency runs from the write, like wrk's: the timer's own lateness (≤ ~1 ms) is the generator's, not the proxy's.
     this.sentAt = process.hrtime.bigint()
-    this.socket.write(request)
+    this.socket.write(requests[nextRequest]!)
+    nextRequest = (nextRequest + 1) % requests.length
   }
 
   onData (chunk: Buffer): void {

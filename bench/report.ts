@@ -19,12 +19,16 @@ export interface RateSample { p50ms: number, p99ms: number, achievedRps: number,
 export interface Results {
   load: Map<string, Map<string, LoadSample[]>> // peer → body label → one sample per repetition
   rate: Map<string, RateSample[]> // peer → one sample per repetition, same order for every peer
+  checks: Map<string, Check[]> // peer → its check after the measurements (Running.check), one per repetition
   idleShards2: number[] // bytes, Pilotfish --shards 2, one per repetition
   /** The plugin reload scenario (test/e2e/scenarios/reload-under-load.ts), when it ran. */
   reload?: ReloadScenario
   /** The target killed and restarted under load (test/e2e/scenarios/target-failure.ts), when it ran. */
   targetFailure?: TargetFailureScenario
 }
+
+/** What a peer's load exercised, checked after its measurements: the stickiness peer's cookies honoured. */
+export interface Check { ok: boolean, line: string }
 
 export interface ReloadScenario {
   seconds: number
@@ -62,6 +66,8 @@ export interface TargetFailureScenario {
 export const pilotfish = 'Pilotfish'
 const withNoop = 'Pilotfish + no-op plugin'
 const withHealth = 'Pilotfish + health checks'
+const fourTargets = 'Pilotfish (4 targets)'
+const withSticky = 'Pilotfish + stickiness (lb_cookie)'
 const reference = 'undici reference'
 const haproxy = 'HAProxy'
 const MiB = 1024 * 1024
@@ -128,18 +134,23 @@ export function renderTables (r: Results, peers: readonly string[]): string {
       `${ratio(med(r, pilotfish, large, (s) => s.rps), med(r, peer, large, (s) => s.rps))} | ${ratio(cpu(pilotfish, small), cpu(peer, small))} | ` +
       `${ratio(cpu(pilotfish, large), cpu(peer, large))} | ${ratio(median(peakPerRep(r, pilotfish)), median(peakPerRep(r, peer)))} |`)
   }
-  const costs = [withNoop, withHealth].filter((p) => peers.includes(p))
-  if (costs.length > 0 && peers.includes(pilotfish)) {
-    lines.push('', 'What a feature costs: peer ÷ plain Pilotfish, per round (both minutes apart), median (min–max) over rounds:', '')
+  // Stickiness against plain Pilotfish (the issue's bar) and against round robin over the same four targets (the plugin alone).
+  const costs = ([[withNoop, pilotfish], [withHealth, pilotfish], [fourTargets, pilotfish], [withSticky, pilotfish], [withSticky, fourTargets]] as const)
+    .filter(([p, base]) => peers.includes(p) && peers.includes(base))
+  if (costs.length > 0) {
+    lines.push('', 'What a feature costs: peer ÷ the Pilotfish without it, per round (both minutes apart), median (min–max) over rounds:', '')
     lines.push('| ratio | requests/s 12 B | requests/s 16 KiB | CPU/request 12 B | CPU/request 16 KiB |')
     lines.push('|---|--:|--:|--:|--:|')
-    for (const peer of costs) {
+    for (const [peer, base] of costs) {
       const [small, large] = [bodies[0].label, bodies[1].label]
       const rps = (s: LoadSample): number => s.rps
       const cpu = (s: LoadSample): number | undefined => s.cpuUsPerRequest
-      lines.push(`| ${peer} ÷ ${pilotfish} | ${cell(perRound(r, peer, pilotfish, small, rps), 2)} | ${cell(perRound(r, peer, pilotfish, large, rps), 2)} | ` +
-        `${cell(perRound(r, peer, pilotfish, small, cpu), 2)} | ${cell(perRound(r, peer, pilotfish, large, cpu), 2)} |`)
+      lines.push(`| ${peer} ÷ ${base} | ${cell(perRound(r, peer, base, small, rps), 2)} | ${cell(perRound(r, peer, base, large, rps), 2)} | ` +
+        `${cell(perRound(r, peer, base, small, cpu), 2)} | ${cell(perRound(r, peer, base, large, cpu), 2)} |`)
     }
+  }
+  for (const [peer, checks] of r.checks) {
+    lines.push('', `${peer}, after its measurements (outside the timing), per round: ${checks.map((c, i) => `${i + 1}: ${c.ok ? '' : '**FAILED** '}${c.line}`).join('; ')}.`)
   }
   lines.push('', 'At a fixed ~1,000 requests/s (12 B, bench/rate.ts, 10 keep-alive connections); added = peer − direct in the same round:', '')
   lines.push('| peer | achieved req/s | p50 ms | p99 ms | added p50 ms | added p99 ms |')
@@ -195,6 +206,15 @@ export function renderTargets (r: Results): string {
       verdict(ratios.length > 0 ? ratio >= 0.95 : undefined,
         `${what}, ${b.label}: ${(ratio * 100).toFixed(1)} % of plain Pilotfish's throughput, per-round ${cell(ratios.map((x) => x * 100), 1)} % (target: overhead < 5 %)`)
     }
+  }
+  const checks = r.checks.get(withSticky) ?? []
+  for (const b of bodies) {
+    const ratios = perRound(r, withSticky, pilotfish, b.label, (s) => s.rps)
+    const ratio = median(ratios)
+    const honoured = checks.length > 0 && checks.every((c) => c.ok)
+    verdict(ratios.length > 0 ? ratio >= 0.9 && honoured : undefined,
+      `lb_cookie stickiness, clients sending their cookies, ${b.label}: ${(ratio * 100).toFixed(1)} % of plain Pilotfish's throughput, per-round ` +
+      `${cell(ratios.map((x) => x * 100), 1)} %; cookies honoured in ${checks.filter((c) => c.ok).length} of ${checks.length} rounds (target ≥ 90 %, all honoured)`)
   }
   const rl = r.reload
   if (rl !== undefined) {

@@ -10,7 +10,7 @@ import { baselinePeer, bodies, loadCore, mallocEnv, peers, pilotfishEntry, proxy
 import { cpuMicros, freePort, machineBusyMicros, selfAndChildrenMicros, httpGet, killAllNow, pollPeakRss, processTree, rssBytes, start, stop, track, waitForQuiet, waitHttp } from './procs.ts'
 import { renderBaseline, renderTables, renderTargetFailure, renderTargets, type LoadSample, type RateSample, type Results } from './report.ts'
 import { checkCores, ensureDebianPackages, ensureNpmPeers, snapshotCommit, snapshotPilotfish } from './setup.ts'
-import { runWrk } from './wrk.ts'
+import { runWrk, writeCyclingScript } from './wrk.ts'
 import { runInOwnNetns } from '../test/e2e/netns.ts'
 import type { ReloadScenario, TargetFailureScenario } from './report.ts'
 
@@ -56,9 +56,10 @@ process.on('exit', cleanup)
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { log(`bench: ${signal}, stopping`); process.exit(130) })
 
 /** Runs bench/rate.ts on the load core and reads its JSON line. */
-function runRate (port: number): Promise<Omit<RateSample, 'foreignPct'>> {
+function runRate (port: number, headersFile?: string): Promise<Omit<RateSample, 'foreignPct'>> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn('taskset', ['-c', String(loadCore), process.execPath, join(repo, 'bench/rate.ts'), String(port), bodies[0].path, '1000', String(seconds), '10', '1'],
+    const child = track(spawn('taskset', ['-c', String(loadCore), process.execPath, join(repo, 'bench/rate.ts'), String(port), bodies[0].path, '1000', String(seconds), '10', '1',
+      ...(headersFile === undefined ? [] : [headersFile])],
       { stdio: ['ignore', 'pipe', 'inherit'] }))
     let out = ''
     child.stdout.on('data', (b: Buffer) => { out += b.toString('latin1') })
@@ -71,12 +72,12 @@ function runRate (port: number): Promise<Omit<RateSample, 'foreignPct'>> {
 }
 
 /** One wrk run with its warm-up; CPU and peak RSS of the proxy's process tree around the measured part only. */
-async function measure (running: Running, body: (typeof bodies)[number], rssIdle: number | undefined): Promise<Omit<LoadSample, 'foreignPct'>> {
-  await runWrk(running.port, body.path, warmupSeconds)
+async function measure (running: Running, body: (typeof bodies)[number], rssIdle: number | undefined, script: string | undefined): Promise<Omit<LoadSample, 'foreignPct'>> {
+  await runWrk(running.port, body.path, warmupSeconds, script)
   const pids = running.pids()
   const cpuBefore = cpuMicros(pids)
   const poll = pollPeakRss(pids)
-  const w = await runWrk(running.port, body.path, seconds)
+  const w = await runWrk(running.port, body.path, seconds, script)
   const cpu = cpuMicros(pids) - cpuBefore
   const rssPeak = poll.stop()
   const isProxy = pids.length > 0
@@ -157,7 +158,7 @@ async function main (): Promise<void> {
   const ctx: Context = { dir, repo, pilotfish: pilotfish.root, node: process.execPath, upstreamPort: upstream.port }
   if (values.baseline !== undefined) ctx.baseline = snapshotCommit(repo, dir, values.baseline)
   const upstreamPids = processTree(upstream.child.pid as number)
-  const results: Results = { load: new Map(), rate: new Map(), idleShards2: [] }
+  const results: Results = { load: new Map(), rate: new Map(), checks: new Map(), idleShards2: [] }
   const started = Date.now()
   for (let round = 1; round <= reps; round++) {
     for (const peer of selected) {
@@ -176,13 +177,27 @@ async function main (): Promise<void> {
         const byBody = results.load.get(peer.name) ?? new Map<string, LoadSample[]>()
         results.load.set(peer.name, byBody)
         const ours = [...pids, ...upstreamPids]
+        // A peer whose clients send headers of their own (the stickiness peer's cookies): wrk and bench/rate.ts send them in turn.
+        let script: string | undefined
+        let headersFile: string | undefined
+        if (running.headers !== undefined) {
+          script = join(dir, 'wrk-headers.lua')
+          writeCyclingScript(script, running.headers)
+          headersFile = join(dir, 'rate-headers.txt')
+          writeFileSync(headersFile, running.headers.join('\n') + '\n')
+        }
         for (const b of bodies) {
-          const sample = await undisturbed(ours, `${peer.name} ${b.label}`, () => measure(running as Running, b, rssIdle))
+          const sample = await undisturbed(ours, `${peer.name} ${b.label}`, () => measure(running as Running, b, rssIdle, script))
           byBody.set(b.label, [...(byBody.get(b.label) ?? []), sample])
         }
         const port = running.port
-        const rate = await undisturbed(ours, `${peer.name} at 1,000 requests/s`, () => runRate(port))
+        const rate = await undisturbed(ours, `${peer.name} at 1,000 requests/s`, () => runRate(port, headersFile))
         results.rate.set(peer.name, [...(results.rate.get(peer.name) ?? []), rate])
+        if (running.check !== undefined) {
+          const check = await running.check().then((line) => ({ ok: true, line }), (e: unknown) => ({ ok: false, line: (e as Error).message }))
+          results.checks.set(peer.name, [...(results.checks.get(peer.name) ?? []), check])
+          log(`bench: ${peer.name}: ${check.ok ? '' : 'CHECK FAILED: '}${check.line}`)
+        }
       } catch (e) {
         log(`bench: ${peer.name} failed in round ${round}: ${(e as Error).message}`)
       } finally {

@@ -1,5 +1,6 @@
 // Runs wrk (closed loop, keep-alive) pinned to the load core and reads its summary.
 import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { loadCore } from './peers.ts'
 import { track } from './procs.ts'
 
@@ -33,9 +34,36 @@ export function parseWrk (out: string): WrkResult {
   return { requests, seconds, rps: requests / seconds, p50ms: toMs(p50[1] as string, p50[2] as string), p99ms: toMs(p99[1] as string, p99[2] as string), errors }
 }
 
-/** `wrk -t1 -c50 -dS --latency` against 127.0.0.1 only; killed if it overruns its duration by 20 s. */
-export function runWrk (port: number, path: string, seconds: number, connections = 50): Promise<WrkResult> {
-  const args = ['-c', String(loadCore), 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}${path}`]
+/**
+ * Writes a wrk Lua script whose requests send the header lines in turn, one per request. The requests are
+ * formatted once in init(): request() runs per request on the load core, so it only steps an index.
+ */
+export function writeCyclingScript (file: string, headerLines: readonly string[]): void {
+  // Written into a Lua string literal as they are: no quote, no backslash, nothing outside printable ASCII.
+  for (const line of headerLines) if (!/^[A-Za-z0-9-]+: [\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(line)) throw new Error(`not a plain header line: ${line}`)
+  writeFileSync(file, `-- bench/wrk.ts: each request sends the next of these header lines.
+local lines = { ${headerLines.map((l) => `"${l}"`).join(', ')} }
+local reqs, n, i = {}, #lines, 0
+function init (args)
+  for k = 1, n do
+    local at = lines[k]:find(": ", 1, true)
+    reqs[k] = wrk.format(nil, nil, { [lines[k]:sub(1, at - 1)] = lines[k]:sub(at + 2) })
+  end
+end
+function request ()
+  i = i % n + 1
+  return reqs[i]
+end
+`)
+}
+
+/**
+ * `wrk -t1 -c50 -dS --latency` against 127.0.0.1 only, with a Lua script when given (writeCyclingScript);
+ * killed if it overruns its duration by 20 s.
+ */
+export function runWrk (port: number, path: string, seconds: number, script?: string, connections = 50): Promise<WrkResult> {
+  const args = ['-c', String(loadCore), 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency',
+    ...(script === undefined ? [] : ['-s', script]), `http://127.0.0.1:${port}${path}`]
   return new Promise((resolve, reject) => {
     const child = track(spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] }))
     let out = ''
