@@ -9,7 +9,9 @@
 // cookie with no shared store; a token is looked up per key, so a cookie signed with a second (older) key
 // still finds its target. `bound` ties a companion cookie to the application cookie's value (app_cookie), which
 // the cookie does not carry. Verified values are kept (VerifiedCache): a returning client costs a map lookup,
-// not an HMAC.
+// not an HMAC. Expiries are rounded up to 1/256 of the duration, so every client sent to a target in the same
+// step gets the same value: a group has at most a few hundred values per target alive, the cache holds them
+// all however many clients there are, and issuing one is a map lookup too.
 import type { Signer } from '../../core/plugin-runtime.ts'
 
 const TOKEN_BYTES = 12
@@ -28,6 +30,9 @@ export interface Verified {
   readonly expiresAt: number
   readonly bound: string
 }
+
+/** A cookie's expiry is rounded up to this fraction of its duration (and to whole seconds). */
+const EXPIRY_STEPS = 256
 
 /** Entries per generation: two generations bound the cache to 2 × this per cookie (a few hundred KiB). */
 const CACHE_SIZE = 4096
@@ -59,10 +64,27 @@ export class StickyCodec {
   /** What the MAC covers beside the value: the cookie's name and what it is for (a group, or the group choice). */
   readonly #context: string
   readonly #cache = new VerifiedCache()
+  readonly #durationMs: number
+  readonly #stepMs: number
+  /** The value last issued per token (unbound): the same until the expiry step moves on. */
+  readonly #issued = new Map<string, { expiresAt: number, value: string }>()
 
-  constructor (signer: Signer, cookieName: string, scope: string) {
+  constructor (signer: Signer, cookieName: string, scope: string, durationMs: number) {
     this.#signer = signer
     this.#context = `${cookieName}\0${scope}\0`
+    this.#durationMs = durationMs
+    this.#stepMs = Math.max(1000, Math.ceil(durationMs / EXPIRY_STEPS / 1000) * 1000)
+  }
+
+  /** A value naming `token` for the duration from `now`, tied to `bound` (its expiry rounded up to the step). */
+  issue (token: string, now: number, bound = ''): string {
+    const expiresAt = Math.ceil((now + this.#durationMs) / this.#stepMs) * this.#stepMs
+    if (bound !== '') return this.encode(token, expiresAt, bound)
+    const last = this.#issued.get(token)
+    if (last !== undefined && last.expiresAt === expiresAt) return last.value
+    const value = this.encode(token, expiresAt)
+    this.#issued.set(token, { expiresAt, value })
+    return value
   }
 
   get keys (): number { return this.#signer.size }

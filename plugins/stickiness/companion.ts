@@ -22,7 +22,7 @@ export function writeCompanion (g: StickyGroup, req: PluginRequest, res: PluginR
     if (c === null || c.name !== g.appCookieName) continue
     const gone = c.value === '' || c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= now)
     if (gone) return res.appendHeader('set-cookie', cookieField(g.cookieName, '', 0, secure))
-    const value = g.codec.encode(token, now + g.durationMs, c.value)
+    const value = g.codec.issue(token, now, c.value)
     return res.appendHeader('set-cookie', cookieField(g.cookieName, value, c.maxAge, secure, c.maxAge === undefined ? c.expires : undefined))
   }
   const cookies = req.header('cookie')
@@ -33,5 +33,5 @@ export function writeCompanion (g: StickyGroup, req: PluginRequest, res: PluginR
   // It already names this target, signed with the signing key, and has more than half its life left; past half,
   // it is re-signed as lb_cookie's is, so an active session does not lose its target at the duration.
   if (v !== null && v.key === 0 && v.token === token && v.expiresAt - now >= g.durationMs / 2) return
-  res.appendHeader('set-cookie', cookieField(g.cookieName, g.codec.encode(token, now + g.durationMs, app), undefined, secure))
+  res.appendHeader('set-cookie', cookieField(g.cookieName, g.codec.issue(token, now, app), undefined, secure))
 }

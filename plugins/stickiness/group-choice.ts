@@ -28,7 +28,7 @@ export class StickyGroupChoice implements GroupChoice {
     this.#next = next
     this.#cookieName = s.cookieName ?? 'PILOTFISHTG'
     this.#durationMs = (s.durationSeconds ?? 3600) * 1000
-    this.#codec = new StickyCodec(signer, this.#cookieName, SCOPE)
+    this.#codec = new StickyCodec(signer, this.#cookieName, SCOPE, this.#durationMs)
     this.#now = now
     const live = forward.groups.filter((g) => g.weight > 0).map((g) => g.name)
     this.#byToken = Array.from({ length: signer.size }, (_, k) => new Map(live.map((name) => [this.#codec.token(name, k), name])))
@@ -60,7 +60,7 @@ export class StickyGroupChoice implements GroupChoice {
   #issue (req: SelectionRequest, name: string, now: number): void {
     const token = this.#tokenOf.get(name)
     if (token === undefined) return // a choice the core would not make (weight 0): nothing to pin
-    const value = this.#codec.encode(token, now + this.#durationMs)
+    const value = this.#codec.issue(token, now)
     req.addResponseHeader('set-cookie', cookieField(this.#cookieName, value, this.#durationMs / 1000, req.protocol === 'https'))
   }
 }

@@ -41,7 +41,7 @@ export class StickyGroup {
     this.cookieName = settings.cookieName ?? (this.app ? DEFAULT_APP_COMPANION : DEFAULT_COOKIE)
     this.appCookieName = settings.appCookieName ?? ''
     this.durationMs = (settings.durationSeconds ?? 86400) * 1000
-    this.codec = new StickyCodec(signer, this.cookieName, name)
+    this.codec = new StickyCodec(signer, this.cookieName, name, this.durationMs)
     this.counts = countsFor(counter, name, this.cookieName)
   }
 

@@ -91,7 +91,7 @@ export class StickySelector implements PluginSelector {
 
   #issue (req: SelectionRequest, target: Target, now: number): void {
     const g = this.#g
-    const value = g.codec.encode(g.tokens(target.endpoint.id)[0]!, now + g.durationMs)
+    const value = g.codec.issue(g.tokens(target.endpoint.id)[0]!, now)
     req.addResponseHeader('set-cookie', cookieField(g.cookieName, value, g.durationMs / 1000, req.protocol === 'https'))
   }
 }

@@ -375,8 +375,8 @@ describe('cookies that cannot be honoured', () => {
     const real = (await pinnedClients(pf.port, 3)).map((c) => c.jar.sticky!)
     const id = (name: string): string => `127.0.0.1:${bs[['a', 'b', 'c'].indexOf(name)]!.port}`
     // Made as the plugin makes them: under the sidecar's key (honoured: the format is right), and under another.
-    const ours = new StickyCodec(new Signer([KEY]), COOKIE, 'app')
-    const foreign = new StickyCodec(new Signer([FOREIGN_KEY]), COOKIE, 'app')
+    const ours = new StickyCodec(new Signer([KEY]), COOKIE, 'app', 86_400_000)
+    const foreign = new StickyCodec(new Signer([FOREIGN_KEY]), COOKIE, 'app', 86_400_000)
     const fresh = Date.now() + 86_000_000 // nearly the group's whole duration: not due for re-signing
     const flip = (s: string, at: number): string => s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1)
     const [token, expiry, mac] = real[0]!.split('.') as [string, string, string]

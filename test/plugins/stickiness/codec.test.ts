@@ -5,7 +5,7 @@ import { StickyCodec } from '../../../plugins/stickiness/codec.ts'
 
 const KEY_A = 'a'.repeat(32)
 const KEY_B = 'b'.repeat(32)
-const codec = (...keys: string[]): StickyCodec => new StickyCodec(new Signer(keys), 'PILOTFISH', 'web')
+const codec = (...keys: string[]): StickyCodec => new StickyCodec(new Signer(keys), 'PILOTFISH', 'web', 86_400_000)
 const later = Date.now() + 60_000
 
 describe('sticky cookie values', () => {
@@ -37,10 +37,10 @@ describe('sticky cookie values', () => {
 
   it('does not let a cookie for one group or cookie name pass for another', () => {
     const s = new Signer([KEY_A])
-    const web = new StickyCodec(s, 'PILOTFISH', 'web')
+    const web = new StickyCodec(s, 'PILOTFISH', 'web', 86_400_000)
     const value = web.encode(web.token('10.0.0.1:80', 0), later)
-    expect(new StickyCodec(s, 'PILOTFISH', 'api').decode(value)).toBeNull()
-    expect(new StickyCodec(s, 'OTHER', 'web').decode(value)).toBeNull()
+    expect(new StickyCodec(s, 'PILOTFISH', 'api', 86_400_000).decode(value)).toBeNull()
+    expect(new StickyCodec(s, 'OTHER', 'web', 86_400_000).decode(value)).toBeNull()
   })
 
   it('reads a value signed by an older key, saying which key, with the token that key gives the target', () => {
@@ -57,5 +57,26 @@ describe('sticky cookie values', () => {
     expect(a.decode(value, 'session-1')).not.toBeNull()
     expect(a.decode(value, 'session-2')).toBeNull()
     expect(codec(KEY_A).decode(value)).toBeNull()
+  })
+  it('gives every client of a target in the same step one value, so the verified cache is bounded by targets, not clients', () => {
+    const a = new StickyCodec(new Signer([KEY_A]), 'PILOTFISH', 'web', 256_000) // a 256 s duration: 1 s steps
+    const token = a.token('10.0.0.1:80', 0)
+    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 100
+    expect(a.issue(token, t0)).toBe(a.issue(token, t0 + 800))
+    expect(a.issue(token, t0 + 1000)).not.toBe(a.issue(token, t0))
+    const v = a.decode(a.issue(token, t0))!
+    // Never shorter than the duration, and longer by less than one step.
+    expect(v.expiresAt - t0).toBeGreaterThanOrEqual(256_000)
+    expect(v.expiresAt - t0).toBeLessThan(257_000)
+    const day = new StickyCodec(new Signer([KEY_A]), 'PILOTFISH', 'web', 86_400_000)
+    const tokenDay = day.token('10.0.0.1:80', 0)
+    // A day's cookie rounds to 338 s steps (86,400 / 256, up to whole seconds).
+    expect(day.issue(tokenDay, t0)).toBe(day.issue(tokenDay, t0 + 1000))
+  })
+
+  it('binds an app_cookie companion per session: values differ by the session they follow', () => {
+    const a = codec(KEY_A)
+    const token = a.token('10.0.0.1:80', 0)
+    expect(a.issue(token, Date.now(), 's1')).not.toBe(a.issue(token, Date.now(), 's2'))
   })
 })
