@@ -55,6 +55,12 @@ export interface PluginDefinition<S extends JSONSchema = JSONSchema> {
    * `forward.config`. The keys must be among the forward keys the core leaves to plugins (docs/plugins.md).
    */
   readonly forwardConfig?: JSONSchema
+  /**
+   * The keys of a listener this plugin reads, as targetGroupConfig is for groups, e.g. `{ type: 'object',
+   * properties: { tls: {…} } }`. For every listener that lists the plugin (or whose protocol turns a built-in
+   * on), they are validated (problems at `/listeners/0/tls/…`) and handed to onListeners as `listener.config`.
+   */
+  readonly listenerConfig?: JSONSchema
 }
 
 export type FailMode = 'open' | 'closed'
@@ -67,6 +73,8 @@ export interface PluginEnv {
    * (`/stickiness`). Prefix the paths of a configProblems thrown from setup with it.
    */
   readonly configPath: string
+  /** The directory relative paths in the config are resolved from: the config file's, or the working directory. */
+  readonly configDir: string
   /** Which shard thread runs this instance, and which generation of shards it belongs to. */
   readonly shard: number
   readonly generation: number
@@ -150,6 +158,16 @@ export interface PluginGroup<C = unknown> {
   readonly config: C
 }
 
+/** A listener as a plugin that serves it sees it (onListeners). */
+export interface PluginListener<L = unknown> extends ListenerInfo {
+  /** The listener's JSON pointer in the config, e.g. '/listeners/0'. */
+  readonly path: string
+  /** Its headerTimeoutSeconds, in ms: the time a connection has to send a request head (and, say, to handshake). */
+  readonly headerTimeoutMs: number
+  /** The listener's values of the definition's listenerConfig keys, validated, defaults filled ({} without). */
+  readonly config: L
+}
+
 /** Why an attempt to a target failed (onTargetFailure). */
 export type TargetFailure =
   | 'connect-refused' // refused, reset or unreachable while connecting: the target got nothing
@@ -178,7 +196,7 @@ export interface ConfigProblems extends Error {
  * - a listener's `plugins` list also gets onRequestEnd for every request on that listener.
  * A hook that is absent costs nothing.
  */
-export interface PluginHooks<G = unknown, F = unknown> {
+export interface PluginHooks<G = unknown, F = unknown, L = unknown> {
   /** Before the rules. Edit the request's headers, or return a Reply to answer it without a target. */
   onRequest? (req: PluginRequest): Reply | undefined | Promise<Reply | undefined>
   /** A rule condition: true when the request matches. Synchronous: rules are matched in one pass. */
@@ -203,6 +221,13 @@ export interface PluginHooks<G = unknown, F = unknown> {
    * refuse the config.
    */
   onGroups? (groups: ReadonlyArray<PluginGroup<G>>): void
+  /**
+   * The listeners the plugin serves (those that list it, or whose protocol turns a built-in on) with the plugin's
+   * section of each; called in every shard each time a snapshot is built, before any listen. A change of a
+   * section alone keeps the instance and the bound sockets: apply it here (a new certificate). Throw a
+   * ConfigProblems to refuse the config.
+   */
+  onListeners? (listeners: ReadonlyArray<PluginListener<L>>): void
   /** In the leader shard only: what an instance sent with env.sendToLeader (`fromShard`: the sender's index). */
   onMessage? (message: unknown, fromShard: number): void
   /**

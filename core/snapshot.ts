@@ -1,13 +1,13 @@
 // Compiles a validated config into what a shard runs: rule tables, target groups with their selectors.
 import type { SidecarConfig, ListenerConfig, TargetGroupConfig } from '../schemas/sidecar.schema.ts'
 import type { Endpoint, HashOn } from './pipeline.ts'
-import type { PluginGroup } from './plugin-api.ts'
+import type { PluginGroup, PluginListener } from './plugin-api.ts'
 import type { GroupRuntime, ListenerRuntime, ListenerSettings, RequestObserver } from './runtime.ts'
 import { RuleTable } from './rule/rule-table.ts'
 import { PilotfishError } from './errors.ts'
 import { selectorFactory } from './selector/index.ts'
 import { EndpointState, endpointId, type Connectors, type PoolSettings, type TargetPool } from './forwarder/target-pool.ts'
-import { announceGroups, type GroupChooser, type PluginInstance, type PluginSet } from './plugin/instance.ts'
+import { announce, announceGroups, type GroupChooser, type PluginInstance, type PluginSet } from './plugin/instance.ts'
 import type { ForwardChoosers } from './rule/actions.ts'
 import { takingPart, TargetGroupRuntime, type GroupMember } from './group.ts'
 import { pluginOf } from './rule/conditions.ts'
@@ -52,6 +52,10 @@ export interface PluginSpec {
    * forwardConfig keys, validated with defaults filled (wrapGroupChoice). Not part of what sets the plugin up.
    */
   forwards: Record<string, unknown>
+  /** The listeners the plugin serves, by name: where each is, and its section (onListeners), as `groups`. */
+  listeners: Record<string, { path: string, config: unknown }>
+  /** env.configDir. */
+  configDir: string
 }
 
 export interface SnapshotListener {
@@ -186,6 +190,22 @@ function forwardChoosers (msg: SnapshotMessage, plugins: PluginSet): ForwardChoo
   return (path) => byPath.get(path) ?? []
 }
 
+/** Tells each plugin with an onListeners hook which listeners it serves and its sections of them, as tellPlugins. */
+function tellListeners (msg: SnapshotMessage, plugins: PluginSet): void {
+  for (const spec of msg.plugins) {
+    const p = plugins.get(spec.name)
+    if (p === undefined || typeof p.hooks.onListeners !== 'function') continue
+    const listeners: PluginListener[] = []
+    msg.config.listeners.forEach((l) => {
+      const section = spec.listeners[l.name]
+      if (section === undefined) return
+      const port = msg.ports[l.name] ?? l.port
+      listeners.push({ name: l.name, host: l.host, port, protocol: l.protocol, path: section.path, headerTimeoutMs: l.headerTimeoutSeconds * 1000, config: section.config })
+    })
+    announce(p, 'onListeners', () => p.hooks.onListeners!(listeners))
+  }
+}
+
 function buildGroup (g: TargetGroupConfig, members: readonly GroupMember[], plugins: PluginSet): GroupRuntime {
   const named = g.plugins.map((n) => pluginOf(plugins, n))
   return new TargetGroupRuntime(g.name, members, named, selectorFactory(g.algorithm, hashOnOf(g)), g.responseTimeoutSeconds * 1000)
@@ -241,6 +261,7 @@ export function buildSnapshot (msg: SnapshotMessage, registry: EndpointRegistry,
   const members = new Map<string, GroupMember[]>()
   for (const g of msg.config.targetGroups) members.set(g.name, membersOf(g, msg, registry, used))
   tellPlugins(msg, members, plugins)
+  tellListeners(msg, plugins)
   const groups = new Map<string, GroupRuntime>()
   for (const g of msg.config.targetGroups) groups.set(g.name, buildGroup(g, members.get(g.name)!, plugins))
   const usedGroups = new Set<string>()

@@ -300,6 +300,9 @@ export const listenerSchema = {
      * list a plugin that declares it (checked when plugins load, control-plane/plugins.ts).
      */
     protocol: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$', default: 'http' },
+    // Left to plugins, as a group's sections are: validated by the listenerConfig schema of the plugin that serves it.
+    /** Certificates, policy, client authentication of an https listener; by the tls plugin. */
+    tls: { type: 'object' },
     /**
      * The listener's security group: source CIDRs (IPv4 or IPv6; a plain address is /32 or /128) that may
      * connect; absent lets everyone in, [] no one. Checked to parse in validate.ts.

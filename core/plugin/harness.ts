@@ -159,6 +159,7 @@ export async function pluginHarness (definition: AnyDefinition, config: unknown 
   const env: PluginEnv = {
     name,
     configPath: '/config',
+    configDir: process.cwd(),
     shard: 0,
     generation: 1,
     leader: true, // the harness is the only shard

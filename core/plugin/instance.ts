@@ -13,7 +13,7 @@ import type {
 } from '../plugin-api.ts'
 
 export type HookName = 'setup' | 'onRequest' | 'match' | 'route' | 'wrapSelector' | 'wrapGroupChoice' | 'onForward' | 'onResponse' | 'targetState' | 'onState' |
-  'onGroups' | 'onMessage' | 'onRequestEnd' | 'onTargetFailure' | 'listen' | 'close'
+  'onGroups' | 'onListeners' | 'onMessage' | 'onRequestEnd' | 'onTargetFailure' | 'listen' | 'close'
 
 /** Where failures go: the shard counts them per plugin and hook (`pilotfish_plugin_errors_total`) and logs. */
 export type FailureSink = (plugin: string, hook: HookName, err: unknown) => void
@@ -276,13 +276,18 @@ export function wrapSelector (core: Selector, group: TargetGroup, plugins: reado
  * is the config's problem, not the plugin failing: not counted, not logged).
  */
 export function announceGroups (p: PluginInstance, groups: PluginGroup[]): void {
+  announce(p, 'onGroups', () => p.hooks.onGroups!(groups))
+}
+
+/** A snapshot build's call of a plugin hook (onGroups, onListeners), with announceGroups' error semantics. */
+export function announce (p: PluginInstance, hook: 'onGroups' | 'onListeners', call: () => void): void {
   try {
-    p.hooks.onGroups!(groups)
+    call()
   } catch (err) {
     const problems = (err as { problems?: unknown }).problems
     if (Array.isArray(problems) && problems.length > 0) throw invalid(problems)
-    p.verdict('onGroups', err)
-    throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, 'onGroups', (err as Error)?.message ?? String(err)], { cause: err })
+    p.verdict(hook, err)
+    throw new PilotfishError('PF_ERR_PLUGIN_HOOK_FAILED', [p.name, hook, (err as Error)?.message ?? String(err)], { cause: err })
   }
 }
 

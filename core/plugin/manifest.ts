@@ -10,6 +10,8 @@ export interface Manifest {
   targetGroupConfig: object | undefined
   /** The forward action keys the plugin reads, as an object schema (PluginDefinition.forwardConfig). */
   forwardConfig: object | undefined
+  /** The listener keys the plugin reads, as an object schema (PluginDefinition.listenerConfig). */
+  listenerConfig: object | undefined
 }
 
 /** A section schema must be an object schema with properties: the keys it reads. */
@@ -36,7 +38,8 @@ export function checkDefinition (def: unknown): Manifest | string {
   if (typeof tasks !== 'object' || tasks === null || !Object.values(tasks).every((t) => typeof t === 'string' || t instanceof URL)) {
     return 'tasks must map names to module URLs'
   }
-  const problem = sectionProblem(d.targetGroupConfig, 'targetGroupConfig', 'group') ?? sectionProblem(d.forwardConfig, 'forwardConfig', 'forward action')
+  const problem = sectionProblem(d.targetGroupConfig, 'targetGroupConfig', 'group') ?? sectionProblem(d.forwardConfig, 'forwardConfig', 'forward action') ??
+    sectionProblem(d.listenerConfig, 'listenerConfig', 'listener')
   if (problem !== null) return problem
   return {
     name: d.name,
@@ -46,5 +49,6 @@ export function checkDefinition (def: unknown): Manifest | string {
     protocols,
     targetGroupConfig: d.targetGroupConfig === undefined ? undefined : structuredClone(d.targetGroupConfig as object),
     forwardConfig: d.forwardConfig === undefined ? undefined : structuredClone(d.forwardConfig as object),
+    listenerConfig: d.listenerConfig === undefined ? undefined : structuredClone(d.listenerConfig as object),
   }
 }

@@ -1,5 +1,6 @@
-// Built-in plugins that a config section turns on, ALB-style: writing `healthCheck:` on a target group, or
-// `stickiness:` on a group or a forward action, is enough, with no `plugins:` entry. What the shards run is the
+// Built-in plugins that a config section turns on, ALB-style: writing `healthCheck:` on a target group,
+// `stickiness:` on a group or a forward action, or `protocol: https` with `tls:` on a listener is enough, with no
+// `plugins:` entry. What the shards run is the
 // config with those entries added; the admin API shows the config as it was given.
 //
 // A `plugins:` entry with a built-in's name takes its place (its own options, or a user's module from a path:
@@ -7,6 +8,7 @@
 import { pluginEntrySchema, type ForwardActionConfig, type SidecarConfig } from '../../schemas/sidecar.schema.ts'
 
 type Group = SidecarConfig['targetGroups'][number]
+type Listener = SidecarConfig['listeners'][number]
 type Entry = SidecarConfig['plugins'][number]
 
 interface BuiltIn {
@@ -15,6 +17,8 @@ interface BuiltIn {
   readonly group: (g: Group) => boolean
   /** True when a forward action's config asks for it (it then chooses that action's group). */
   readonly forward?: (a: ForwardActionConfig) => boolean
+  /** True when a listener's config asks for it (it is added to the listener's plugins). */
+  readonly listener?: (l: Listener) => boolean
   /**
    * A top-level key whose value is the built-in's own config (its configSchema), as `stickiness: { keys }`:
    * validated at that path, and its secrets redacted as a plugin entry's are (config-secrets.ts).
@@ -30,6 +34,9 @@ export const BUILT_INS: readonly BuiltIn[] = [
     forward: (a) => (a.stickiness as { enabled?: unknown } | undefined)?.enabled === true,
     section: 'stickiness',
   },
+  // ALB's HTTPS listener: the protocol with its certificates. A listener with protocol https and no `tls` is left
+  // to a plugin of its own `plugins` that provides https (a user's TLS in the built-in's place).
+  { name: 'tls', group: () => false, listener: (l) => l.protocol === 'https' && l.tls !== undefined },
 ]
 
 /** The config path of each implicit entry whose config is a top-level section. */
@@ -68,7 +75,8 @@ function forwardActions (config: SidecarConfig): ForwardActionConfig[] {
  */
 export function withBuiltIns (config: SidecarConfig): SidecarConfig {
   const forwards = forwardActions(config)
-  const wanted = BUILT_INS.filter((b) => config.targetGroups.some(b.group) || (b.forward !== undefined && forwards.some(b.forward)))
+  const wanted = BUILT_INS.filter((b) => config.targetGroups.some(b.group) || (b.forward !== undefined && forwards.some(b.forward)) ||
+    (b.listener !== undefined && config.listeners.some(b.listener)))
   if (wanted.length === 0) return config
   const plugins = [...config.plugins]
   for (const b of wanted) if (!plugins.some((p) => p.name === b.name)) plugins.push(implicitEntry(b, config))
@@ -76,5 +84,9 @@ export function withBuiltIns (config: SidecarConfig): SidecarConfig {
     const add = wanted.filter((b) => b.group(g) && !g.plugins.includes(b.name)).map((b) => b.name)
     return add.length === 0 ? g : { ...g, plugins: [...add, ...g.plugins] }
   })
-  return { ...config, plugins, targetGroups }
+  const listeners = config.listeners.map((l) => {
+    const add = wanted.filter((b) => b.listener?.(l) === true && !l.plugins.includes(b.name)).map((b) => b.name)
+    return add.length === 0 ? l : { ...l, plugins: [...add, ...l.plugins] }
+  })
+  return { ...config, plugins, targetGroups, listeners }
 }

@@ -7,7 +7,11 @@ import { mapSecrets, REDACTED, Scrubber, secretStrings, valueAt } from '../secre
 import { BUILT_INS } from './built-ins.ts'
 
 /** Where the plugins' config schemas come from (PluginRegistry): by the config entry's `from`. */
-export interface SchemaSource { schemaFor (from: string): object | undefined }
+export interface SchemaSource {
+  schemaFor (from: string): object | undefined
+  /** A plugin's listenerConfig schema: a listener's keys it owns (an https listener's inline `tls.certificates[].key`). */
+  listenerSchemaFor? (from: string): object | undefined
+}
 
 type Loose = Record<string, unknown>
 
@@ -15,6 +19,25 @@ type Loose = Record<string, unknown>
 const SECTIONS = BUILT_INS.flatMap((b) => b.section === undefined ? [] : [{ key: b.section, from: b.name }])
 const rec = (v: unknown): Loose => v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Loose : {}
 const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
+
+/** The listenerConfig schemas that read a listener: its plugins', and a built-in's its config turns on. */
+function listenerSchemas (config: unknown, listener: unknown, schemas: SchemaSource): object[] {
+  const entries = list(rec(config).plugins).map(rec)
+  const froms = list(rec(listener).plugins).map((name) => entries.find((e) => e.name === name)?.from)
+  for (const b of BUILT_INS) {
+    if (b.listener !== undefined && b.listener(rec(listener) as never) && !froms.includes(b.name)) froms.push(b.name)
+  }
+  return froms.flatMap((from) => typeof from === 'string' ? [schemas.listenerSchemaFor?.(from)].filter((s) => s !== undefined) : [])
+}
+
+/** Each listener with its plugins' section secrets passed through `replace` (mapSecrets walks only the section keys). */
+function mapListenerSecrets (config: unknown, schemas: SchemaSource, replace: (secret: unknown, path: ReadonlyArray<string | number>, listener: number) => unknown): unknown[] {
+  return list(rec(config).listeners).map((l, i) => {
+    let out = l
+    for (const schema of listenerSchemas(config, l, schemas)) out = mapSecrets(schema, out, (s, p) => replace(s, p, i))
+    return out
+  })
+}
 
 /** The config as the admin API shows it: every secret replaced by REDACTED. */
 export function redactConfig (config: SidecarConfig, schemas: SchemaSource): SidecarConfig {
@@ -28,6 +51,7 @@ export function redactConfig (config: SidecarConfig, schemas: SchemaSource): Sid
   return {
     ...config,
     ...sections,
+    listeners: mapListenerSecrets(config, schemas, () => REDACTED) as SidecarConfig['listeners'],
     admin: config.admin.token === undefined ? config.admin : { ...config.admin, token: REDACTED },
     plugins: config.plugins.map((p) => {
       const schema = schemas.schemaFor(p.from)
@@ -44,6 +68,7 @@ export function configSecrets (data: unknown, schemas: SchemaSource): string[] {
   const token = rec(root.admin).token
   if (typeof token === 'string') out.push(token)
   for (const { key, from } of SECTIONS) if (root[key] !== undefined) out.push(...secretStrings(schemas.schemaFor(from), root[key]))
+  mapListenerSecrets(root, schemas, (secret) => { if (typeof secret === 'string') out.push(secret); return secret })
   for (const p of list(root.plugins)) {
     const entry = rec(p)
     out.push(...secretStrings(typeof entry.from === 'string' ? schemas.schemaFor(entry.from) : undefined, entry.config))
@@ -71,6 +96,12 @@ export function restoreSecrets (data: unknown, running: SidecarConfig, schemas: 
     if (root[key] === REDACTED) { root[key] = was; continue }
     const schema = schemas.schemaFor(from)
     if (schema !== undefined) root[key] = mapSecrets(schema, root[key], (secret, path) => secret === REDACTED ? valueAt(was, path) ?? secret : secret)
+  }
+  if (Array.isArray(root.listeners)) {
+    // Listeners are matched by name, as plugin entries are.
+    const given = root.listeners.map(rec)
+    root.listeners = mapListenerSecrets(root, schemas, (secret, path, i) =>
+      secret === REDACTED ? valueAt(running.listeners.find((l) => l.name === given[i]!.name), path) ?? secret : secret)
   }
   if (Array.isArray(root.plugins)) {
     root.plugins = root.plugins.map((p) => {
@@ -100,6 +131,10 @@ export function unrestored (config: SidecarConfig, schemas: SchemaSource): Probl
       })
     }
   }
+  mapListenerSecrets(config, schemas, (secret, path, i) => {
+    if (secret === REDACTED) out.push({ path: `/listeners/${i}${path.map((k) => `/${k}`).join('')}`, message })
+    return secret
+  })
   config.plugins.forEach((p, i) => {
     const schema = schemas.schemaFor(p.from)
     if (schema === undefined) return

@@ -56,6 +56,7 @@ interface Loaded {
   /** The definition's targetGroupConfig and forwardConfig; null without. */
   group: Section | null
   forward: Section | null
+  listener: Section | null
 }
 
 /** The values of `section`'s keys that `owner` sets, copied (validation fills defaults in the copy); null for none. */
@@ -74,7 +75,8 @@ function checkProtocols (config: SidecarConfig, manifests: ReadonlyMap<string, M
     if (l.protocol === 'http') return
     if (l.plugins.some((name) => manifests.get(name)?.protocols.includes(l.protocol) === true)) return
     if (l.plugins.some((name) => !manifests.has(name))) return // a plugin that did not load is reported already
-    problems.push({ path: `/listeners/${i}/protocol`, message: `${l.protocol} is not provided by any plugin in /listeners/${i}/plugins (http is built in)` })
+    const hint = l.protocol === 'https' ? '; https is the built-in tls plugin\'s when the listener has a tls section (its certificates)' : ''
+    problems.push({ path: `/listeners/${i}/protocol`, message: `${l.protocol} is not provided by any plugin in /listeners/${i}/plugins (http is built in${hint})` })
   })
 }
 
@@ -90,6 +92,19 @@ function groupSections (config: SidecarConfig, name: string, loaded: Loaded, pro
     const section = loaded.group === null ? {} : sectionOf(g, loaded.group) ?? {}
     if (loaded.group !== null && !loaded.group.validate(section)) return void problems.push(...schemaProblems(loaded.group.validate.errors ?? [], path))
     out[g.name] = { path, config: section }
+  })
+  return out
+}
+
+/** The plugin's sections of each listener that lists it, as groupSections does for groups. */
+function listenerSections (config: SidecarConfig, name: string, loaded: Loaded, problems: Problem[]): PluginSpec['listeners'] {
+  const out: PluginSpec['listeners'] = {}
+  config.listeners.forEach((l, i) => {
+    if (!l.plugins.includes(name)) return
+    const path = `/listeners/${i}`
+    const section = loaded.listener === null ? {} : sectionOf(l, loaded.listener) ?? {}
+    if (loaded.listener !== null && !loaded.listener.validate(section)) return void problems.push(...schemaProblems(loaded.listener.validate.errors ?? [], path))
+    out[l.name] = { path, config: section }
   })
   return out
 }
@@ -159,12 +174,15 @@ export class PluginRegistry {
     }
     let group: Section | null = null
     let forward: Section | null = null
+    let listener: Section | null = null
     try {
       group = compileSection(ajv, manifest.targetGroupConfig, 'targetGroupConfig')
       forward = compileSection(ajv, manifest.forwardConfig, 'forwardConfig')
+      listener = compileSection(ajv, manifest.listenerConfig, 'listenerConfig')
     } catch (err) {
       ajv.removeSchema(schema)
       if (group !== null) ajv.removeSchema(group.schema)
+      if (forward !== null) ajv.removeSchema(forward.schema)
       throw err
     }
     // Ajv keeps every schema it compiled: drop the ones this replaces, or each reload would add them for good.
@@ -172,8 +190,9 @@ export class PluginRegistry {
       ajv.removeSchema(cached.schema)
       if (cached.group !== null) ajv.removeSchema(cached.group.schema)
       if (cached.forward !== null) ajv.removeSchema(cached.forward.schema)
+      if (cached.listener !== null) ajv.removeSchema(cached.listener.schema)
     }
-    const loaded = { manifest, schema, validate, group, forward }
+    const loaded = { manifest, schema, validate, group, forward, listener }
     this.#loaded.set(url, loaded)
     return loaded
   }
@@ -219,6 +238,8 @@ export class PluginRegistry {
         taskTimeoutMs: entry.taskTimeoutSeconds * 1000,
         groups: groupSections(config, entry.name, loaded, problems),
         forwards: forwardSections(config, loaded, problems),
+        listeners: listenerSections(config, entry.name, loaded, problems),
+        configDir: this.#baseDir,
       })
     }
     checkProtocols(config, loadedByName, problems)
@@ -257,6 +278,11 @@ export class PluginRegistry {
   list (): PluginView[] { return [...this.#views.values()] }
 
   /** The config schema of the plugin a config entry's `from` names, once loaded (config-secrets.ts reads it). */
+  /** The listenerConfig schema of the plugin a config entry's `from` names, once loaded (its section's secrets). */
+  listenerSchemaFor (from: string): object | undefined {
+    return this.#loaded.get(pluginUrl(from, this.#baseDir))?.listener?.schema
+  }
+
   schemaFor (from: string): object | undefined {
     return this.#loaded.get(pluginUrl(from, this.#baseDir))?.schema
   }

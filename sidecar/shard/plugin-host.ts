@@ -148,6 +148,7 @@ export class PluginHost {
     const env: PluginEnv = {
       name: spec.name,
       configPath: spec.configPath,
+      configDir: spec.configDir,
       shard: this.#shard,
       generation: this.#generation,
       leader: this.#shard === 0,

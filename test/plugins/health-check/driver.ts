@@ -132,6 +132,7 @@ export class Driver {
     return {
       name: 'health-check',
       configPath: '/plugins/0/config',
+      configDir: process.cwd(),
       shard: s.index,
       generation: this.#generation,
       leader: s.index === 0,

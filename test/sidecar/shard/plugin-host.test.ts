@@ -6,7 +6,7 @@ import type { PluginSpec } from '../../../core/snapshot.ts'
 import { PluginCounters } from '../../../core/plugin/counters.ts'
 
 const url = (name: string): string => pathToFileURL(new URL(`../../e2e/fixtures/plugins/${name}.ts`, import.meta.url).pathname).href
-const spec = (n: number): PluginSpec => ({ name: 'leaky', url: url('leaky-until-closed'), config: { n }, configPath: '/plugins/0/config', failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {}, forwards: {} })
+const spec = (n: number): PluginSpec => ({ name: 'leaky', url: url('leaky-until-closed'), config: { n }, configPath: '/plugins/0/config', failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {}, forwards: {}, listeners: {}, configDir: '/' })
 const noChannel = { onFailure () {}, runTask: () => Promise.reject(new Error('no pool')), publish () {}, refreshTargets () {}, sendToLeader () {}, reportTarget () {}, counters: new PluginCounters() }
 /** Open handles and timers, once handles closed this turn have finished closing (libuv closes them on the next loop turn). */
 async function resources (): Promise<string[]> {
@@ -64,12 +64,12 @@ describe('PluginHost', () => {
     const host = new PluginHost(0, 1, { ...noChannel, publish: (plugin, state) => calls.push(`publish ${plugin} ${JSON.stringify(state)}`), refreshTargets: () => calls.push('refresh') })
     host.deliver('health', ['10.0.0.1:80'])
     const h = url('health-lite')
-    const loaded = await host.prepare([{ name: 'health', url: h, config: { intervalMs: 1000 }, configPath: '/plugins/0/config', failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {}, forwards: {} }])
+    const loaded = await host.prepare([{ name: 'health', url: h, config: { intervalMs: 1000 }, configPath: '/plugins/0/config', failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {}, forwards: {}, listeners: {}, configDir: '/' }])
     const instance = loaded.get('health')!
     // onState ran at set-up with the state published before: the target is out, and a refresh was asked for.
     expect(instance.hooks.targetState!({ id: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1 }, 'g')).toEqual({ eligible: false })
     expect(calls).toContain('refresh')
-    await host.commit(loaded, [{ name: 'health', url: h, config: { intervalMs: 1000 }, configPath: '/plugins/0/config', failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {}, forwards: {} }])
+    await host.commit(loaded, [{ name: 'health', url: h, config: { intervalMs: 1000 }, configPath: '/plugins/0/config', failClosed: true, timeoutMs: 1000, taskTimeoutMs: 1000, groups: {}, forwards: {}, listeners: {}, configDir: '/' }])
     host.deliver('health', [])
     expect(instance.hooks.targetState!({ id: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1 }, 'g')).toBeUndefined()
     await host.closeAll()
