@@ -7,6 +7,7 @@
 //
 // A change of certificates or policy arrives through onListeners, which swaps the listener's set and the
 // server's default context in place: no rebind, and kept-alive connections carry on.
+import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import tls from 'node:tls'
 import type { PluginDefinition, PluginHooks } from '../../core/plugin-api.ts'
@@ -17,6 +18,15 @@ import { CertificateSet } from './sni.ts'
 
 /** ALPN: HTTP/1.1 only, until HTTP/2 comes with its own issue. */
 const ALPN = ['http/1.1']
+/**
+ * Session ticket keys (48 bytes: name, AES and HMAC keys) are made by the leader and published to every shard,
+ * so a client resumes on whichever shard its next connection lands; replaced this often (tickets issued under
+ * the old keys then need a full handshake, once).
+ */
+const TICKET_KEYS_MS = 12 * 3600_000
+
+/** The published state: the ticket keys, base64. */
+interface State { readonly ticketKeys: string }
 
 interface Bound { readonly secure: tls.Server, readonly server: net.Server }
 
@@ -32,6 +42,12 @@ export default {
     /** Listener port → its Strict-Transport-Security value. */
     let hsts = new Map<number, string>()
     const bound = new Map<string, Bound>()
+    let ticketKeys: Buffer | null = null
+    const newKeys = (): void => env.publish({ ticketKeys: randomBytes(48).toString('base64') } satisfies State)
+    // The leader makes the first keys unless a state was handed over (a new config, a new generation): a turn
+    // later, once onState has had it.
+    const first = env.leader ? setImmediate(() => { if (ticketKeys === null) newKeys() }) : null
+    const rotate = env.leader ? setInterval(newKeys, TICKET_KEYS_MS).unref() : null
 
     const hooks: PluginHooks<unknown, unknown, ListenerSection> = {
       onListeners (listeners) {
@@ -73,6 +89,7 @@ export default {
           handshakeTimeout: timeouts.get(listener.name),
           allowHalfOpen: true,
         }, (socket) => sink.http(socket))
+        if (ticketKeys !== null) secure.setTicketKeys(ticketKeys)
         // A plain TCP server accepts, so a peer outside allowFrom is refused before its ClientHello is read.
         const server = net.createServer({ allowHalfOpen: true }, (raw) => { if (sink.admit(raw)) secure.emit('connection', raw) })
         await new Promise<void>((resolve, reject) => {
@@ -90,6 +107,18 @@ export default {
             server.close()
           },
         }
+      },
+
+      onState (raw) {
+        const keys = typeof (raw as State | null)?.ticketKeys === 'string' ? Buffer.from((raw as State).ticketKeys, 'base64') : null
+        if (keys === null || keys.length !== 48) return
+        ticketKeys = keys
+        for (const b of bound.values()) b.secure.setTicketKeys(keys)
+      },
+
+      close () {
+        if (first !== null) clearImmediate(first)
+        if (rotate !== null) clearInterval(rotate)
       },
 
       onResponse (req, res) {
