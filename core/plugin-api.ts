@@ -277,6 +277,8 @@ export interface PluginHooks<G = unknown, F = unknown, L = unknown> {
 
 /** The request as match and route see it. */
 export interface RoutingRequest extends RequestCtx {
+  /** What the listener kind attached to the request's connection (sink.http's `info`); null without. */
+  readonly connection: ConnectionInfo | null
   /**
    * Scratch space for this request, shared by every hook that sees it (what route found, onForward and
    * onResponse can use). Made on first use. Key it by your plugin's name: other plugins see it too.
@@ -389,7 +391,7 @@ export interface ConnectionSink {
    * Serves HTTP/1.1 on the connection with the listener's rules, as for an http listener. The peer is held to
    * `allowFrom` here too (a socket refused is destroyed), but only admit() refuses it before your handshake.
    */
-  http (socket: Socket): void
+  http (socket: Socket, info?: ConnectionInfo): void
   /**
    * For kinds that move bytes themselves (L4): a target of the group for a connection from `clientIp`, chosen
    * by the group's selector (its algorithm, eligible targets only, its plugins' selector wrappers), or null when
@@ -397,6 +399,12 @@ export interface ConnectionSink {
    */
   pick (group: string, clientIp: string): PickedTarget | null
 }
+
+/**
+ * Plain data a listener kind attaches to a connection it hands over (sink.http): every request on it carries it
+ * as `req.connection`, for the kind's own hooks (a verified client certificate's identity, say).
+ */
+export type ConnectionInfo = Readonly<Record<string, unknown>>
 
 export interface PickedTarget {
   readonly host: string

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import type { RequestHead } from '../http1/request-head.ts'
 import { fieldValue } from '../http1/fields.ts'
 import { Outcome, type Target } from '../pipeline.ts'
-import type { PluginRequest } from '../plugin-api.ts'
+import type { ConnectionInfo, PluginRequest } from '../plugin-api.ts'
 import type { FinishedRequest, GroupRuntime, ListenerRuntime } from '../runtime.ts'
 import type { PluginInstance } from '../plugin/instance.ts'
 import { checked, removeField, setField } from '../plugin/headers.ts'
@@ -28,6 +28,7 @@ export class EngineRequest implements PluginRequest, FinishedRequest {
   readonly host: string
   readonly clientIp: string
   readonly clientPort: number
+  readonly connection: ConnectionInfo | null
   readonly protocol: string
   readonly listenerPort: number
   readonly startedAt: number
@@ -65,7 +66,7 @@ export class EngineRequest implements PluginRequest, FinishedRequest {
   answer: unknown = undefined
   #locals: Record<string, unknown> | null = null
 
-  constructor (listener: ListenerRuntime, head: RequestHead, clientIp: string, clientPort: number) {
+  constructor (listener: ListenerRuntime, head: RequestHead, clientIp: string, clientPort: number, connection: ConnectionInfo | null = null) {
     this.listener = listener
     this.head = head
     this.method = head.method
@@ -74,6 +75,7 @@ export class EngineRequest implements PluginRequest, FinishedRequest {
     this.host = head.authority
     this.clientIp = clientIp
     this.clientPort = clientPort
+    this.connection = connection
     this.protocol = listener.settings.protocol
     this.listenerPort = listener.settings.listenerPort
     this.startedAt = Date.now()

@@ -23,6 +23,7 @@ import { parseResponseHead } from '../http1/response-head.ts'
 import { ChunkedScanner } from '../http1/chunked.ts'
 import { Outcome, type Target } from '../pipeline.ts'
 import type { GroupRuntime, ListenerRuntime } from '../runtime.ts'
+import type { ConnectionInfo } from '../plugin-api.ts'
 import { EngineRequest } from '../decision/request.ts'
 import { addedFields, attemptFailed, decide, ended, failClosed, redispatch, respond, type DecisionSink } from '../decision/decide.ts'
 import { FAIL } from '../plugin/instance.ts'
@@ -35,6 +36,8 @@ import { rewriteRequestHead, rewriteResponseHead } from './rewrite-head.ts'
 export interface ClientSide {
   readonly clientIp: string
   readonly clientPort: number
+  /** What the listener kind attached to the connection (sink.http), for the request's hooks. */
+  readonly connection: ConnectionInfo | null
   /** The listener is draining: the response should say `connection: close`, so the client does not reuse it. */
   readonly draining: boolean
   write (data: Buffer | string): boolean
@@ -100,7 +103,7 @@ export class Exchange implements DecisionSink, ConnectionUser {
   constructor (listener: ListenerRuntime, client: ClientSide, head: RequestHead) {
     this.client = client
     this.head = head
-    this.req = new EngineRequest(listener, head, client.clientIp, client.clientPort)
+    this.req = new EngineRequest(listener, head, client.clientIp, client.clientPort, client.connection)
     this.#keepAlive = head.keepAlive
     this.#requestDone = !hasBody(head)
   }

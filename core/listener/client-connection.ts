@@ -13,6 +13,7 @@ import { ChunkedScanner } from '../http1/chunked.ts'
 import { Exchange, type ClientSide } from '../forwarder/exchange.ts'
 import { prebuiltReply } from '../forwarder/local-reply.ts'
 import type { ListenerRuntime } from '../runtime.ts'
+import type { ConnectionInfo } from '../plugin-api.ts'
 
 /** Bodies up to this size go out in one buffer with their head (a copy costs less than a writev). */
 const SMALL_BODY = 16384
@@ -32,6 +33,7 @@ export class ClientConnection implements ClientSide {
   readonly owner: ConnectionOwner
   readonly clientIp: string
   readonly clientPort: number
+  readonly connection: ConnectionInfo | null
   #phase: Phase = Phase.Idle
   #buf: Buffer | null = null
   #exchange: Exchange | null = null
@@ -50,9 +52,10 @@ export class ClientConnection implements ClientSide {
   /** The socket's armed timeout: re-armed only on change, as each setTimeout() allocates a timer in Node. */
   #timeoutMs = 0
 
-  constructor (socket: net.Socket, owner: ConnectionOwner) {
+  constructor (socket: net.Socket, owner: ConnectionOwner, connection: ConnectionInfo | null = null) {
     this.socket = socket
     this.owner = owner
+    this.connection = connection
     const ip = socket.remoteAddress ?? ''
     this.clientIp = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
     this.clientPort = socket.remotePort ?? 0

@@ -4,7 +4,7 @@
 // sink.pick) passes the listener's allowFrom through one method, admit().
 import net from 'node:net'
 import { PilotfishError } from '../errors.ts'
-import type { PickedTarget, PluginServer, RequestCtx } from '../plugin-api.ts'
+import type { ConnectionInfo, PickedTarget, PluginServer, RequestCtx } from '../plugin-api.ts'
 import { FAIL, select, type PluginInstance } from '../plugin/instance.ts'
 import type { ListenerRuntime } from '../runtime.ts'
 import { ClientConnection, type ConnectionOwner } from './client-connection.ts'
@@ -31,13 +31,13 @@ export class HttpListener implements ConnectionOwner {
   }
 
   /** A connection that carries HTTP/1.1 from its first byte on. */
-  accept (socket: net.Socket): void {
+  accept (socket: net.Socket, info: ConnectionInfo | null = null): void {
     if (this.draining) {
       socket.destroy()
       return
     }
     if (!this.admit(socket)) return
-    this.#connections.add(new ClientConnection(socket, this))
+    this.#connections.add(new ClientConnection(socket, this, info))
   }
 
   /**
@@ -77,7 +77,7 @@ export class HttpListener implements ConnectionOwner {
     const info = { name: this.runtime.name, host: this.host, port: this.port, protocol: this.runtime.settings.protocol }
     try {
       this.#pluginServer = await kind.hooks.listen!(info, {
-        http: (socket) => this.accept(socket),
+        http: (socket, info) => this.accept(socket, info ?? null),
         admit: (socket) => this.admit(socket),
         pick: (group, ip) => this.#pick(group, ip),
       })

@@ -21,6 +21,8 @@ export interface SyntheticRequestInit {
   clientPort?: number
   protocol?: string
   listenerPort?: number
+  /** What a listener kind attached to the connection (sink.http's info): `req.connection`. */
+  connection?: Readonly<Record<string, unknown>>
 }
 
 /** The head a request with this init would have been parsed into (no body, keep-alive, origin form). */

@@ -358,7 +358,7 @@ class Harness implements PluginHarness {
     }
     const forward = init.forwardTo === undefined ? null : this.#forward(init.forwardTo)
     const listener = harnessListener(this.plugin, new HarnessRules(this.plugin, this.#condition, forward, r), this.#runtimes, init)
-    const req = new EngineRequest(listener, syntheticHead(init), init.clientIp ?? '192.0.2.1', init.clientPort ?? 40000)
+    const req = new EngineRequest(listener, syntheticHead(init), init.clientIp ?? '192.0.2.1', init.clientPort ?? 40000, init.connection ?? null)
     return new Promise((resolve) => {
       const run = new HarnessRun(req, r, init, this.#log, resolve)
       this.#log.current = r.failures

@@ -90,6 +90,14 @@ function load (c: CertificateEntry, at: string, dir: string, policy: tls.SecureC
 export function loadCertificates (section: TlsSection, at: string, dir: string, now = Date.now()): { served: Served[], problems: Problem[] } {
   const problems: Problem[] = []
   const policy = policyOptions(section.policy as PolicyName)
+  const auth = section.clientAuth ?? { mode: 'off' }
+  if (auth.mode !== 'off' && (auth.ca !== undefined || auth.caFile !== undefined)) {
+    // The CA bundle client certificates are verified against goes into every context SNI may pick.
+    const ca = pem(auth.ca, auth.caFile, dir, `${at}/tls/clientAuth/${auth.ca === undefined ? 'caFile' : 'ca'}`, problems)
+    if (ca !== null) policy.ca = ca.text
+  } else if (auth.mode === 'verify') {
+    problems.push({ path: `${at}/tls/clientAuth`, message: 'verify needs caFile or ca: the CAs client certificates must chain to' })
+  }
   const served: Served[] = []
   section.certificates.forEach((c, i) => {
     const s = load(c, `${at}/tls/certificates/${i}`, dir, policy, now, problems)

@@ -15,6 +15,7 @@ import { configProblems } from '../../core/plugin-runtime.ts'
 import { loadCertificates, type Problem } from './certificates.ts'
 import { configSchema, listenerSectionSchema, type ListenerSection } from './schema.ts'
 import { CertificateSet } from './sni.ts'
+import { clientIdentity, IDENTITY, XFCC } from './client-identity.ts'
 
 /** ALPN: HTTP/1.1 only, until HTTP/2 comes with its own issue. */
 const ALPN = ['http/1.1']
@@ -30,6 +31,18 @@ interface State { readonly ticketKeys: string }
 
 interface Bound { readonly secure: tls.Server, readonly server: net.Server }
 
+type Mode = 'off' | 'verify' | 'passthrough'
+
+/**
+ * Client certificates: verify asks for one and refuses the handshake without a valid one (a TLS alert, no HTTP
+ * at all); passthrough asks and takes any. Read by the server per connection, so a change applies to new ones.
+ */
+function authenticate (server: tls.Server, mode: Mode): void {
+  const s = server as tls.Server & { requestCert: boolean, rejectUnauthorized: boolean }
+  s.requestCert = mode !== 'off'
+  s.rejectUnauthorized = mode === 'verify'
+}
+
 export default {
   name: 'tls',
   version: '1.0.0',
@@ -39,6 +52,7 @@ export default {
   setup (_config, env) {
     let sets = new Map<string, CertificateSet>()
     const timeouts = new Map<string, number>()
+    const modes = new Map<string, Mode>()
     /** Listener port → its Strict-Transport-Security value. */
     let hsts = new Map<number, string>()
     const bound = new Map<string, Bound>()
@@ -56,13 +70,11 @@ export default {
         const nextHsts = new Map<number, string>()
         for (const l of listeners) {
           const t = l.config.tls
-          if (t.clientAuth?.mode !== undefined && t.clientAuth.mode !== 'off') {
-            problems.push({ path: `${l.path}/tls/clientAuth/mode`, message: 'verify and passthrough are not available yet: only off' })
-          }
           const loaded = loadCertificates(t, l.path, env.configDir)
           problems.push(...loaded.problems)
           if (loaded.problems.length === 0) next.set(l.name, new CertificateSet(loaded.served))
           timeouts.set(l.name, l.headerTimeoutMs)
+          modes.set(l.name, (t.clientAuth?.mode ?? 'off') as Mode)
           if (t.hsts !== undefined) {
             nextHsts.set(l.port, `max-age=${t.hsts.maxAgeSeconds}${t.hsts.includeSubDomains === true ? '; includeSubDomains' : ''}${t.hsts.preload === true ? '; preload' : ''}`)
           }
@@ -74,6 +86,7 @@ export default {
         for (const [name, b] of bound) {
           const set = sets.get(name)
           if (set !== undefined) b.secure.setSecureContext(set.default.options)
+          authenticate(b.secure, modes.get(name) ?? 'off')
         }
       },
 
@@ -88,7 +101,12 @@ export default {
           ALPNProtocols: ALPN,
           handshakeTimeout: timeouts.get(listener.name),
           allowHalfOpen: true,
-        }, (socket) => sink.http(socket))
+        }, (socket) => {
+          // Only a verified (or, passthrough, any) client certificate reaches here; its identity rides along.
+          const id = modes.get(listener.name) === 'off' ? null : clientIdentity(socket)
+          sink.http(socket, id === null ? undefined : { [IDENTITY]: id })
+        })
+        authenticate(secure, modes.get(listener.name) ?? 'off')
         if (ticketKeys !== null) secure.setTicketKeys(ticketKeys)
         // A plain TCP server accepts, so a peer outside allowFrom is refused before its ClientHello is read.
         const server = net.createServer({ allowHalfOpen: true }, (raw) => { if (sink.admit(raw)) secure.emit('connection', raw) })
@@ -119,6 +137,14 @@ export default {
       close () {
         if (first !== null) clearImmediate(first)
         if (rotate !== null) clearInterval(rotate)
+      },
+
+      onRequest (req) {
+        // X-Forwarded-Client-Cert is Pilotfish's word only: a client's own copy never reaches a rule or a target.
+        if (req.header(XFCC) !== undefined) req.removeHeader(XFCC)
+        const id = req.connection?.[IDENTITY]
+        if (typeof id === 'string') req.setHeader(XFCC, id)
+        return undefined
       },
 
       onResponse (req, res) {

@@ -16,6 +16,7 @@ import { Forward } from '../../../core/rule/actions.ts'
 export class FakeClient implements ClientSide {
   readonly clientIp = '192.0.2.1'
   readonly clientPort = 40000
+  readonly connection = null
   draining = false
   out = ''
   done: boolean[] = []
