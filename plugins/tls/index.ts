@@ -108,6 +108,9 @@ export default {
         })
         authenticate(secure, modes.get(listener.name) ?? 'off')
         if (ticketKeys !== null) secure.setTicketKeys(ticketKeys)
+        // Node's handshakeTimeout only reports a handshake that ran out of time (ERR_TLS_HANDSHAKE_TIMEOUT) and
+        // leaves the socket open, a peer that sends nothing holding it for good; a failed handshake is destroyed already.
+        secure.on('tlsClientError', (_err, socket) => socket.destroy())
         // A plain TCP server accepts, so a peer outside allowFrom is refused before its ClientHello is read.
         const server = net.createServer({ allowHalfOpen: true }, (raw) => { if (sink.admit(raw)) secure.emit('connection', raw) })
         await new Promise<void>((resolve, reject) => {

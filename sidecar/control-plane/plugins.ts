@@ -277,12 +277,12 @@ export class PluginRegistry {
 
   list (): PluginView[] { return [...this.#views.values()] }
 
-  /** The config schema of the plugin a config entry's `from` names, once loaded (config-secrets.ts reads it). */
   /** The listenerConfig schema of the plugin a config entry's `from` names, once loaded (its section's secrets). */
   listenerSchemaFor (from: string): object | undefined {
     return this.#loaded.get(pluginUrl(from, this.#baseDir))?.listener?.schema
   }
 
+  /** The config schema of the plugin a config entry's `from` names, once loaded (config-secrets.ts reads it). */
   schemaFor (from: string): object | undefined {
     return this.#loaded.get(pluginUrl(from, this.#baseDir))?.schema
   }

@@ -7,9 +7,9 @@ const CLI = new URL('../../sidecar/pilotfish.js', import.meta.url).pathname
 export interface CliRun { code: number | null, stdout: string, stderr: string }
 
 /** Runs the CLI to completion (validate, --help), bounded by a timeout. */
-export function runCli (args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+export function runCli (args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -19,10 +19,13 @@ export function runCli (args: string[], timeoutMs = 15_000, env: NodeJS.ProcessE
   })
 }
 
-/** Starts a long-running CLI command and resolves once it reports its admin API, or that it has none (it is then serving). */
-export function startCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess, stdout: () => string, stderr: () => string, stop: () => Promise<number | null> }> {
+/**
+ * Starts a long-running CLI command and resolves once it reports its admin API, or that it has none (it is then
+ * serving). `cwd`: the working directory it runs in (default this process's).
+ */
+export function startCli (args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<{ child: ChildProcess, stdout: () => string, stderr: () => string, stop: () => Promise<number | null> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd })
     let stderr = ''
     let stdout = ''
     child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })
