@@ -43,6 +43,15 @@ function authenticate (server: tls.Server, mode: Mode): void {
   s.rejectUnauthorized = mode === 'verify'
 }
 
+/**
+ * A new header timeout for a bound server's next handshakes. Node has no public setter: tls.Server keeps the
+ * option under a symbol it reads per connection, found by its description; a Node without it keeps the old value.
+ */
+function handshakeTimeout (server: tls.Server, ms: number | undefined): void {
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'handshake-timeout')
+  if (key !== undefined && ms !== undefined) (server as unknown as Record<symbol, number>)[key] = ms
+}
+
 export default {
   name: 'tls',
   version: '1.0.0',
@@ -87,6 +96,7 @@ export default {
           const set = sets.get(name)
           if (set !== undefined) b.secure.setSecureContext(set.default.options)
           authenticate(b.secure, modes.get(name) ?? 'off')
+          handshakeTimeout(b.secure, timeouts.get(name))
         }
       },
 

@@ -394,6 +394,26 @@ describe('handshake timeout', () => {
   })
 })
 
+describe('handshake timeout changed by PUT /v1/config', () => {
+  it('applies the new headerTimeoutSeconds to the next handshakes of the bound listener', async () => {
+    const be = await startBackend('a')
+    const config = (headerTimeoutSeconds: number): Record<string, unknown> => ({
+      listeners: [httpsListener('secure', { certificates: [files('a')] }, { headerTimeoutSeconds })],
+      targetGroups: [{ name: 'a', targets: [{ host: '127.0.0.1', port: be.port }] }],
+    })
+    const pf = await startPilotfish(config(60))
+    try {
+      const put = await callJson(`${pf.admin}/v1/config`, 'PUT', { ...config(1), listeners: [{ ...(config(1).listeners as Array<Record<string, unknown>>)[0], port: pf.port }] })
+      expect(put.status).toBe(200)
+      expect(await within(stalled(pf.port, Buffer.alloc(0)).closed, 10_000)).toBe(0)
+      expect((await get(pf.port)).status).toBe(200)
+    } finally {
+      await pf.stop()
+      await be.close()
+    }
+  })
+})
+
 describe('certificate checks and changes', () => {
   let be: Backend
   let pf: Running
