@@ -8,12 +8,14 @@
 // A change of certificates or policy arrives through onListeners, which swaps the listener's set and the
 // server's default context in place: no rebind, and kept-alive connections carry on.
 import { randomBytes } from 'node:crypto'
+import { isAbsolute, resolve } from 'node:path'
 import net from 'node:net'
 import tls from 'node:tls'
 import type { PluginDefinition, PluginHooks } from '../../core/plugin-api.ts'
 import { configProblems } from '../../core/plugin-runtime.ts'
 import { loadCertificates, type Problem } from './certificates.ts'
-import { configSchema, listenerSectionSchema, type ListenerSection } from './schema.ts'
+import { configSchema, listenerSectionSchema, type ListenerSection, type TlsSection } from './schema.ts'
+import { CertificateWatcher } from './watcher.ts'
 import { CertificateSet } from './sni.ts'
 import { clientIdentity, IDENTITY, XFCC } from './client-identity.ts'
 
@@ -26,8 +28,29 @@ const ALPN = ['http/1.1']
  */
 const TICKET_KEYS_MS = 12 * 3600_000
 
-/** The published state: the ticket keys, base64. */
-interface State { readonly ticketKeys: string }
+/**
+ * The published state: the ticket keys (base64), and each listener's certificates as the leader last read them
+ * from their replaced files, for the section (as JSON) they were read for.
+ */
+interface State {
+  readonly ticketKeys: string
+  readonly certs?: Readonly<Record<string, { readonly section: string, readonly certificates: ReadonlyArray<{ cert: string, key: string }> }>>
+}
+
+/** A listener's section as onListeners gave it. */
+interface Section { readonly tls: TlsSection, readonly path: string, readonly json: string }
+
+/** The absolute paths of the files a section reads. */
+function filesOf (t: TlsSection, dir: string): string[] {
+  const abs = (f: string): string => isAbsolute(f) ? f : resolve(dir, f)
+  const out: string[] = []
+  for (const c of t.certificates) {
+    if (c.certFile !== undefined) out.push(abs(c.certFile))
+    if (c.keyFile !== undefined) out.push(abs(c.keyFile))
+  }
+  if (t.clientAuth?.caFile !== undefined) out.push(abs(t.clientAuth.caFile))
+  return out
+}
 
 interface Bound { readonly secure: tls.Server, readonly server: net.Server }
 
@@ -66,7 +89,31 @@ export default {
     let hsts = new Map<number, string>()
     const bound = new Map<string, Bound>()
     let ticketKeys: Buffer | null = null
-    const newKeys = (): void => env.publish({ ticketKeys: randomBytes(48).toString('base64') } satisfies State)
+    let state: State | null = null
+    const sections = new Map<string, Section>()
+    const newKeys = (): void => env.publish({ ...state, ticketKeys: randomBytes(48).toString('base64') } satisfies State)
+
+    /** Serves `set` on listener `name` from now on: SNI's set, and the bound server's default context. */
+    const use = (name: string, set: CertificateSet): void => {
+      sets.set(name, set)
+      const b = bound.get(name)
+      if (b !== undefined) b.secure.setSecureContext(set.default.options)
+    }
+
+    // The leader reads replaced files, checks them, and publishes the PEMs; every shard builds from those bytes.
+    const watcher = env.leader
+      ? new CertificateWatcher((name) => {
+        const s = sections.get(name)
+        if (s === undefined || state === null) return
+        const loaded = loadCertificates(s.tls, s.path, env.configDir)
+        if (loaded.problems.length > 0) {
+          env.log('replaced certificate refused: the running one keeps serving', { listener: name, problems: loaded.problems })
+          return
+        }
+        const certificates = loaded.served.map((c) => ({ cert: String(c.options.cert), key: String(c.options.key) }))
+        env.publish({ ...state, certs: { ...state.certs, [name]: { section: s.json, certificates } } } satisfies State)
+      })
+      : null
     // The leader makes the first keys unless a state was handed over (a new config, a new generation): a turn
     // later, once onState has had it.
     const first = env.leader ? setImmediate(() => { if (ticketKeys === null) newKeys() }) : null
@@ -92,6 +139,9 @@ export default {
         if (problems.length > 0) throw configProblems(problems)
         sets = next
         hsts = nextHsts
+        sections.clear()
+        for (const l of listeners) sections.set(l.name, { tls: l.config.tls, path: l.path, json: JSON.stringify(l.config.tls) })
+        watcher?.watch(new Map(listeners.map((l) => [l.name, filesOf(l.config.tls, env.configDir)])))
         for (const [name, b] of bound) {
           const set = sets.get(name)
           if (set !== undefined) b.secure.setSecureContext(set.default.options)
@@ -141,13 +191,27 @@ export default {
       },
 
       onState (raw) {
-        const keys = typeof (raw as State | null)?.ticketKeys === 'string' ? Buffer.from((raw as State).ticketKeys, 'base64') : null
+        const s = raw as State | null
+        const keys = typeof s?.ticketKeys === 'string' ? Buffer.from(s.ticketKeys, 'base64') : null
         if (keys === null || keys.length !== 48) return
-        ticketKeys = keys
-        for (const b of bound.values()) b.secure.setTicketKeys(keys)
+        const was = state
+        state = s
+        if (ticketKeys === null || !ticketKeys.equals(keys)) {
+          ticketKeys = keys
+          for (const b of bound.values()) b.secure.setTicketKeys(keys)
+        }
+        // Replaced certificates, for the section each listener runs now (one read for an older config is stale).
+        for (const [name, c] of Object.entries(s!.certs ?? {})) {
+          const section = sections.get(name)
+          if (section === undefined || section.json !== c.section || was?.certs?.[name] === c) continue
+          const inline = { ...section.tls, certificates: c.certificates.map((x) => ({ cert: x.cert, key: x.key })) }
+          const loaded = loadCertificates(inline, section.path, env.configDir)
+          if (loaded.problems.length === 0) use(name, new CertificateSet(loaded.served))
+        }
       },
 
       close () {
+        watcher?.close()
         if (first !== null) clearImmediate(first)
         if (rotate !== null) clearInterval(rotate)
       },
