@@ -392,6 +392,17 @@ describe('handshake timeout', () => {
     expect(await Promise.all(stalls.map((s) => within(s.closed, 10_000)))).toEqual([0, 0, 0])
     expect((await get(pf.port)).status).toBe(200)
   })
+
+  it('serves others while a flood of failed handshakes comes in (not TLS, refused versions), each closed at once', async () => {
+    const garbage = Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n\r\n') // plain HTTP on the TLS port: not a ClientHello
+    const flood = Array.from({ length: 300 }, (_, i) => i % 2 === 0
+      ? stalled(pf.port, garbage).closed
+      : handshake(pf.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }).then(() => 'handshook', () => 'refused'))
+    const served = await Promise.all(Array.from({ length: 10 }, () => get(pf.port).then((r) => r.status)))
+    expect(served).toEqual(served.map(() => 200))
+    const ends = await Promise.all(flood.map((p) => within(p as Promise<unknown>, 10_000)))
+    expect(ends.filter((e) => e === 'still open' || e === 'handshook')).toEqual([])
+  })
 })
 
 describe('handshake timeout changed by PUT /v1/config', () => {
