@@ -4,6 +4,7 @@ import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deadPort, startBackend, type Backend } from './harness.ts'
 import { listeningPorts, runCli, startCli } from './process.ts'
+import { certificate } from './certs.ts'
 
 describe('pilotfish command line', () => {
   let a: Backend
@@ -90,7 +91,12 @@ describe('pilotfish command line', () => {
   })
 
   it('accepts the shipped example and default configs with `pilotfish validate`', async () => {
-    const ok = await runCli(['validate', new URL('../../examples/pilotfish.yaml', import.meta.url).pathname], undefined, { PILOTFISH_STICKY_KEY: 'k'.repeat(32) })
+    // The example's secrets and certificate come from the environment, as it says.
+    const c = certificate()
+    writeFileSync(join(dir, 'example.pem'), c.cert)
+    writeFileSync(join(dir, 'example.key'), c.key)
+    const env = { PILOTFISH_STICKY_KEY: 'k'.repeat(32), PILOTFISH_CERT_FILE: join(dir, 'example.pem'), PILOTFISH_KEY_FILE: join(dir, 'example.key') }
+    const ok = await runCli(['validate', new URL('../../examples/pilotfish.yaml', import.meta.url).pathname], undefined, env)
     expect(ok.stderr).toBe('')
     expect(ok.code).toBe(0)
     expect((await runCli(['validate', new URL('../../sidecar/default-config.yaml', import.meta.url).pathname])).code).toBe(0)

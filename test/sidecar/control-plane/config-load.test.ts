@@ -154,7 +154,9 @@ describe('shipped config files', () => {
   })
 
   it('examples/pilotfish.yaml validates and uses every condition and action', async () => {
-    const c = await loadConfigFile(new URL('../../../examples/pilotfish.yaml', import.meta.url).pathname, { PILOTFISH_STICKY_KEY: 'k'.repeat(32) })
+    const c = await loadConfigFile(new URL('../../../examples/pilotfish.yaml', import.meta.url).pathname, {
+      PILOTFISH_STICKY_KEY: 'k'.repeat(32), PILOTFISH_CERT_FILE: 'cert.pem', PILOTFISH_KEY_FILE: 'key.pem',
+    })
     const conditions = new Set(c.listeners.flatMap((l) => l.rules.flatMap((r) => Object.keys(r.conditions))))
     expect([...conditions].sort()).toEqual(['headers', 'host', 'method', 'path', 'pathRegex', 'query', 'sourceIp'])
     const actions = new Set(c.listeners.flatMap((l) => [l.defaultAction, ...l.rules.map((r) => r.action)]).map((a) => a.type))
