@@ -1,6 +1,7 @@
 // The secrets of a config (secrets.ts): admin.token and the writeOnly values of each plugin's config, found with
 // the plugin's own configSchema as the registry loaded it; a built-in's top-level section (`stickiness:`) is
-// that built-in's config, read with its schema.
+// that built-in's config, read with its schema; a listener's sections (an https listener's inline key) are read
+// with the listenerConfig schemas of the plugins that serve it.
 import type { Problem } from '../../core/errors.ts'
 import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
 import { mapSecrets, REDACTED, Scrubber, secretStrings, valueAt } from '../secrets.ts'
