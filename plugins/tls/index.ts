@@ -28,6 +28,10 @@ const ALPN = ['http/1.1']
  */
 const TICKET_KEYS_MS = 12 * 3600_000
 
+/** A certificate this close to its end is warned of (ALB's ACM renews 60 days ahead; 30 is the last call). */
+const EXPIRY_WARNING_MS = 30 * 86400_000
+const EXPIRY_CHECK_MS = 12 * 3600_000
+
 /**
  * The published state: the ticket keys (base64), and each listener's certificates as the leader last read them
  * from their replaced files, for the section (as JSON) they were read for.
@@ -100,6 +104,21 @@ export default {
       if (b !== undefined) b.secure.setSecureContext(set.default.options)
     }
 
+    /** In the leader: a log line for each served certificate within EXPIRY_WARNING_MS of its end. */
+    const warnExpiring = (): void => {
+      const now = env.now()
+      for (const [listener, set] of sets) {
+        for (const c of set.served) {
+          const left = c.x509.validToDate.getTime() - now
+          if (left >= EXPIRY_WARNING_MS) continue
+          env.log(`certificate expires in ${Math.max(0, Math.floor(left / 86400_000))} days: replace it`, {
+            listener, subject: c.x509.subject.replaceAll('\n', ', '), notAfter: c.x509.validToDate.toISOString(), source: c.source,
+          })
+        }
+      }
+    }
+    const expiryCheck = env.leader ? setInterval(warnExpiring, EXPIRY_CHECK_MS).unref() : null
+
     // The leader reads replaced files, checks them, and publishes the PEMs; every shard builds from those bytes.
     const watcher = env.leader
       ? new CertificateWatcher((name) => {
@@ -142,6 +161,7 @@ export default {
         sections.clear()
         for (const l of listeners) sections.set(l.name, { tls: l.config.tls, path: l.path, json: JSON.stringify(l.config.tls) })
         watcher?.watch(new Map(listeners.map((l) => [l.name, filesOf(l.config.tls, env.configDir)])))
+        if (env.leader) warnExpiring()
         for (const [name, b] of bound) {
           const set = sets.get(name)
           if (set !== undefined) b.secure.setSecureContext(set.default.options)
@@ -215,6 +235,7 @@ export default {
 
       close () {
         watcher?.close()
+        if (expiryCheck !== null) clearInterval(expiryCheck)
         if (first !== null) clearImmediate(first)
         if (rotate !== null) clearInterval(rotate)
       },
