@@ -56,12 +56,11 @@ export class Forward implements ForwardAction {
   readonly choice: GroupChoice
 
   constructor (config: Pick<ForwardActionConfig, 'targetGroups'>, path = '', choosers: readonly GroupChooser[] = []) {
-    this.groups = config.targetGroups.map((g) => g.name)
-    this.weights = config.targetGroups.map((g) => g.weight ?? 1)
+    const groups = config.targetGroups.map((g) => ({ name: g.name, weight: g.weight ?? 1 }))
+    this.groups = groups.map((g) => g.name)
+    this.weights = groups.map((g) => g.weight)
     const core = new WeightedChoice(this.groups, this.weights)
-    this.choice = choosers.length === 0
-      ? core
-      : wrapGroupChoice(core, path, config.targetGroups.map((g) => ({ name: g.name, weight: g.weight ?? 1 })), choosers)
+    this.choice = choosers.length === 0 ? core : wrapGroupChoice(core, path, groups, choosers)
   }
 }
 

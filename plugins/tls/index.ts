@@ -156,15 +156,14 @@ export default {
         }
         // Refused whole: the running certificates keep serving.
         if (problems.length > 0) throw configProblems(problems)
-        sets = next
+        sets = new Map()
+        for (const [name, set] of next) use(name, set)
         hsts = nextHsts
         sections.clear()
         for (const l of listeners) sections.set(l.name, { tls: l.config.tls, path: l.path, json: JSON.stringify(l.config.tls) })
         watcher?.watch(new Map(listeners.map((l) => [l.name, filesOf(l.config.tls, env.configDir)])))
         if (env.leader) warnExpiring()
         for (const [name, b] of bound) {
-          const set = sets.get(name)
-          if (set !== undefined) b.secure.setSecureContext(set.default.options)
           authenticate(b.secure, modes.get(name) ?? 'off')
           handshakeTimeout(b.secure, timeouts.get(name))
         }

@@ -62,9 +62,14 @@ export function builtInConfigPath (entry: Entry): string | null {
   return sectionPaths.get(entry) ?? null
 }
 
-/** Every forward action of the config (rules' and default actions). */
-function forwardActions (config: SidecarConfig): ForwardActionConfig[] {
-  return config.listeners.flatMap((l) => [...l.rules.map((r) => r.action), l.defaultAction]).filter((a) => a.type === 'forward')
+/** Every forward action of the config (rules' and default actions), with its JSON pointer. */
+export function forwardActions (config: SidecarConfig): Array<{ path: string, action: ForwardActionConfig }> {
+  const out: Array<{ path: string, action: ForwardActionConfig }> = []
+  config.listeners.forEach((l, i) => {
+    l.rules.forEach((r, j) => { if (r.action.type === 'forward') out.push({ path: `/listeners/${i}/rules/${j}/action`, action: r.action }) })
+    if (l.defaultAction.type === 'forward') out.push({ path: `/listeners/${i}/defaultAction`, action: l.defaultAction })
+  })
+  return out
 }
 
 /**
@@ -74,7 +79,7 @@ function forwardActions (config: SidecarConfig): ForwardActionConfig[] {
  * config has are shared, so validating them fills their defaults in the config itself.
  */
 export function withBuiltIns (config: SidecarConfig): SidecarConfig {
-  const forwards = forwardActions(config)
+  const forwards = forwardActions(config).map((f) => f.action)
   const wanted = BUILT_INS.filter((b) => config.targetGroups.some(b.group) || (b.forward !== undefined && forwards.some(b.forward)) ||
     (b.listener !== undefined && config.listeners.some(b.listener)))
   if (wanted.length === 0) return config

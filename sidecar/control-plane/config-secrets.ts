@@ -20,6 +20,8 @@ type Loose = Record<string, unknown>
 const SECTIONS = BUILT_INS.flatMap((b) => b.section === undefined ? [] : [{ key: b.section, from: b.name }])
 const rec = (v: unknown): Loose => v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Loose : {}
 const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
+/** A path inside a value as a JSON pointer suffix: ['keys', 0] → '/keys/0'. */
+const pointer = (path: ReadonlyArray<string | number>): string => path.map((k) => `/${k}`).join('')
 
 /** The listenerConfig schemas that read a listener: its plugins', and a built-in's its config turns on. */
 function listenerSchemas (config: unknown, listener: unknown, schemas: SchemaSource): object[] {
@@ -127,20 +129,20 @@ export function unrestored (config: SidecarConfig, schemas: SchemaSource): Probl
     const schema = schemas.schemaFor(from)
     if (schema !== undefined && config[key] !== undefined) {
       mapSecrets(schema, config[key], (secret, path) => {
-        if (secret === REDACTED) out.push({ path: `/${key}${path.map((k) => `/${k}`).join('')}`, message })
+        if (secret === REDACTED) out.push({ path: `/${key}${pointer(path)}`, message })
         return secret
       })
     }
   }
   mapListenerSecrets(config, schemas, (secret, path, i) => {
-    if (secret === REDACTED) out.push({ path: `/listeners/${i}${path.map((k) => `/${k}`).join('')}`, message })
+    if (secret === REDACTED) out.push({ path: `/listeners/${i}${pointer(path)}`, message })
     return secret
   })
   config.plugins.forEach((p, i) => {
     const schema = schemas.schemaFor(p.from)
     if (schema === undefined) return
     mapSecrets(schema, p.config, (secret, path) => {
-      if (secret === REDACTED) out.push({ path: `/plugins/${i}/config${path.map((k) => `/${k}`).join('')}`, message })
+      if (secret === REDACTED) out.push({ path: `/plugins/${i}/config${pointer(path)}`, message })
       return secret
     })
   })

@@ -8,8 +8,8 @@ import type { ValidateFunction } from 'ajv'
 import { PilotfishError, type Problem } from '../../core/errors.ts'
 import type { PluginSpec } from '../../core/snapshot.ts'
 import type { PluginStatus } from '../../schemas/admin.schema.ts'
-import type { ForwardActionConfig, SidecarConfig } from '../../schemas/sidecar.schema.ts'
-import { builtInConfigPath } from './built-ins.ts'
+import type { SidecarConfig } from '../../schemas/sidecar.schema.ts'
+import { builtInConfigPath, forwardActions } from './built-ins.ts'
 import { invalid, schemaProblems } from '../../schemas/validate.ts'
 import type { InspectResult, Manifest } from './plugin-inspect.ts'
 
@@ -81,40 +81,18 @@ function checkProtocols (config: SidecarConfig, manifests: ReadonlyMap<string, M
 }
 
 /**
- * The plugin's sections of each group that lists it: the group's values of the targetGroupConfig keys, validated
- * on a copy (defaults filled there, not in the config the admin API shows), problems at the group's paths.
+ * The plugin's sections of each group (or listener, at `at`) that lists it: its values of the section schema's
+ * keys, validated on a copy (defaults filled there, not in the config the admin API shows), problems at its path.
  */
-function groupSections (config: SidecarConfig, name: string, loaded: Loaded, problems: Problem[]): PluginSpec['groups'] {
-  const out: PluginSpec['groups'] = {}
-  config.targetGroups.forEach((g, i) => {
-    if (!g.plugins.includes(name)) return
-    const path = `/targetGroups/${i}`
-    const section = loaded.group === null ? {} : sectionOf(g, loaded.group) ?? {}
-    if (loaded.group !== null && !loaded.group.validate(section)) return void problems.push(...schemaProblems(loaded.group.validate.errors ?? [], path))
-    out[g.name] = { path, config: section }
-  })
-  return out
-}
-
-/** The plugin's sections of each listener that lists it, as groupSections does for groups. */
-function listenerSections (config: SidecarConfig, name: string, loaded: Loaded, problems: Problem[]): PluginSpec['listeners'] {
-  const out: PluginSpec['listeners'] = {}
-  config.listeners.forEach((l, i) => {
-    if (!l.plugins.includes(name)) return
-    const path = `/listeners/${i}`
-    const section = loaded.listener === null ? {} : sectionOf(l, loaded.listener) ?? {}
-    if (loaded.listener !== null && !loaded.listener.validate(section)) return void problems.push(...schemaProblems(loaded.listener.validate.errors ?? [], path))
-    out[l.name] = { path, config: section }
-  })
-  return out
-}
-
-/** The forward actions of every listener, with their JSON pointers. */
-function forwardActions (config: SidecarConfig): Array<{ path: string, action: ForwardActionConfig }> {
-  const out: Array<{ path: string, action: ForwardActionConfig }> = []
-  config.listeners.forEach((l, i) => {
-    l.rules.forEach((r, j) => { if (r.action.type === 'forward') out.push({ path: `/listeners/${i}/rules/${j}/action`, action: r.action }) })
-    if (l.defaultAction.type === 'forward') out.push({ path: `/listeners/${i}/defaultAction`, action: l.defaultAction })
+function sections (owners: ReadonlyArray<{ name: string, plugins: readonly string[] }>, at: string, name: string, section: Section | null,
+  problems: Problem[]): Record<string, { path: string, config: unknown }> {
+  const out: Record<string, { path: string, config: unknown }> = {}
+  owners.forEach((o, i) => {
+    if (!o.plugins.includes(name)) return
+    const path = `${at}/${i}`
+    const values = section === null ? {} : sectionOf(o, section) ?? {}
+    if (section !== null && !section.validate(values)) return void problems.push(...schemaProblems(section.validate.errors ?? [], path))
+    out[o.name] = { path, config: values }
   })
   return out
 }
@@ -236,9 +214,9 @@ export class PluginRegistry {
         failClosed: (entry.failMode ?? loaded.manifest.failMode ?? 'closed') === 'closed',
         timeoutMs: entry.hookTimeoutSeconds * 1000,
         taskTimeoutMs: entry.taskTimeoutSeconds * 1000,
-        groups: groupSections(config, entry.name, loaded, problems),
+        groups: sections(config.targetGroups, '/targetGroups', entry.name, loaded.group, problems),
         forwards: forwardSections(config, loaded, problems),
-        listeners: listenerSections(config, entry.name, loaded, problems),
+        listeners: sections(config.listeners, '/listeners', entry.name, loaded.listener, problems),
         configDir: this.#baseDir,
       })
     }
